@@ -1,0 +1,136 @@
+"""Encoders (backbones): an image batch (B, C, H, W) in, global-pooled features (B, D) out.
+
+* ``resnet18``: torchvision's ResNet18 with the small-image stem (3x3 stride-1 conv, no max-pool),
+  as in the ADIOS and solo-learn CIFAR/STL setups.
+* ``resnet-tiny``: the same stem and BasicBlocks, one block per stage and width 16 (features 128):
+  the quick CPU encoder of the embedded benchmark.
+* ``vit-tiny``: torchvision's VisionTransformer (dim 192, 12 layers, 3 heads, patch = size/8),
+  class-token features.
+
+Batch norms are :class:`ChunkBatchNorm`: inside :func:`chunked`, a batch of K stacked sub-batches is
+normalised with each sub-batch's own statistics. So encoding N masked views in one forward gives
+exactly the numbers of N separate forwards, as the published per-mask loop computes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+import torch
+from torch import Tensor, nn
+from torchvision.models import VisionTransformer
+from torchvision.models.resnet import BasicBlock, ResNet
+
+from adios.errors import unknown_name
+
+
+class ChunkBatchNorm(nn.modules.batchnorm._BatchNorm):
+    """BatchNorm that, in training, can normalise ``chunks`` equal sub-batches separately."""
+
+    chunks: int = 1
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.chunks == 1 or not self.training:
+            return super().forward(x)
+        return torch.cat([super(ChunkBatchNorm, self).forward(part) for part in x.chunk(self.chunks)])
+
+
+class ChunkBatchNorm1d(ChunkBatchNorm, nn.BatchNorm1d):
+    pass
+
+
+class ChunkBatchNorm2d(ChunkBatchNorm, nn.BatchNorm2d):
+    pass
+
+
+@contextlib.contextmanager
+def chunked(module: nn.Module, chunks: int) -> Iterator[None]:
+    """Within the block, batch norms in ``module`` treat their input as ``chunks`` separate batches."""
+    norms = [m for m in module.modules() if isinstance(m, ChunkBatchNorm)]
+    before = [m.chunks for m in norms]
+    for m in norms:
+        m.chunks = chunks
+    try:
+        yield
+    finally:
+        for m, c in zip(norms, before, strict=True):
+            m.chunks = c
+
+
+class Encoder(nn.Module):
+    """A backbone with a known feature size."""
+
+    feature_dim: int
+
+    def __init__(self, body: nn.Module, feature_dim: int) -> None:
+        super().__init__()
+        self.body = body
+        self.feature_dim = feature_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.body(x)
+
+
+def _small_image_resnet(layers: list[int], width: int) -> nn.Module:
+    """torchvision's ResNet with BasicBlocks, a 3x3 stride-1 stem, no max-pool and base ``width``."""
+    net = ResNet(BasicBlock, layers, norm_layer=ChunkBatchNorm2d)
+    if width != 64:  # torchvision fixes the widths at 64..512; rebuild the stages at another width
+        net.inplanes = width
+        net.bn1 = ChunkBatchNorm2d(width)
+        net.layer1 = net._make_layer(BasicBlock, width, layers[0])
+        net.layer2 = net._make_layer(BasicBlock, width * 2, layers[1], stride=2)
+        net.layer3 = net._make_layer(BasicBlock, width * 4, layers[2], stride=2)
+        net.layer4 = net._make_layer(BasicBlock, width * 8, layers[3], stride=2)
+    net.conv1 = nn.Conv2d(3, width, kernel_size=3, stride=1, padding=1, bias=False)
+    net.maxpool = nn.Identity()
+    net.fc = nn.Identity()
+    for m in net.modules():  # the init torchvision applies in ResNet.__init__, for the rebuilt layers
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+    return net
+
+
+def resnet18(image_size: int) -> Encoder:
+    """ResNet18 (torchvision) with the small-image stem; 512-d features."""
+    return Encoder(_small_image_resnet([2, 2, 2, 2], 64), 512)
+
+
+def resnet_tiny(image_size: int) -> Encoder:
+    """ResNet with one BasicBlock per stage, width 16, small-image stem; 128-d features (fast on a CPU)."""
+    return Encoder(_small_image_resnet([1, 1, 1, 1], 16), 128)
+
+
+class _ViTFeatures(nn.Module):
+    def __init__(self, image_size: int) -> None:
+        super().__init__()
+        self.vit = VisionTransformer(
+            image_size=image_size, patch_size=max(1, image_size // 8), num_layers=12, num_heads=3, hidden_dim=192, mlp_dim=768
+        )
+        self.vit.heads = nn.Identity()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.vit(x)
+
+
+def vit_tiny(image_size: int) -> Encoder:
+    """ViT-Tiny (torchvision): dim 192, 12 layers, 3 heads, patch = size/8; class-token features."""
+    if image_size % 8:
+        from adios.errors import UserError
+
+        raise UserError(f"vit-tiny needs an image size divisible by 8 (patch = size/8); got {image_size}")
+    return Encoder(_ViTFeatures(image_size), 192)
+
+
+ENCODERS: dict[str, Callable[[int], Encoder]] = {
+    "resnet-tiny": resnet_tiny,
+    "resnet18": resnet18,
+    "vit-tiny": vit_tiny,
+}
+
+
+def build_encoder(name: str, image_size: int) -> Encoder:
+    """Build an encoder by its CLI name."""
+    if name not in ENCODERS:
+        raise unknown_name("encoder", name, ENCODERS)
+    return ENCODERS[name](image_size)

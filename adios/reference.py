@@ -1,0 +1,62 @@
+"""Reference rows of every table: the untrained encoder, and the same encoder trained with labels."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from adios.encoders import Encoder
+from adios.optim import make_optimizer
+from adios.trainer import TrainResult, TrainState, batch_order
+from adios.views import PairedViews
+
+REFERENCES = ("random-init", "supervised")
+
+
+def train_supervised(
+    encoder: Encoder,
+    n_classes: int,
+    views: PairedViews,
+    *,
+    epochs: int,
+    batch_size: int,
+    optimizer: str,
+    lr: float,
+    weight_decay: float,
+    warmup: float,
+    precision: str = "fp32",
+    device: torch.device | str = "cpu",
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> TrainResult:
+    """Cross-entropy on view a of the same pairs, with the same budget and optimiser as the SSL runs."""
+    device = torch.device(device)
+    head = nn.Linear(encoder.feature_dim, n_classes).to(device)
+    model = nn.Sequential(encoder, head).train()
+    n = views.data.train_images.shape[0]
+    batch_size = min(batch_size, n)
+    steps_per_epoch = n // batch_size
+    total = epochs * steps_per_epoch
+    opt, sched = make_optimizer(optimizer, model.parameters(), lr, weight_decay, total, warmup)
+    state = TrainState()
+    for step in range(total):
+        epoch, i = divmod(step, steps_per_epoch)
+        indices = batch_order(views.seed, epoch, n)[i * batch_size : (i + 1) * batch_size]
+        t0 = time.perf_counter()
+        batch = views(step, indices)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            loss = F.cross_entropy(model(batch.a.to(device)).float(), batch.labels.to(device))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        state.train_seconds += time.perf_counter() - t0
+        state.losses.append(float(loss.detach()))
+        state.step += 1
+        state.encoder_images += batch.a.shape[0]
+        if on_step is not None:
+            on_step(state.step, total, state.losses[-1])
+    return TrainResult(state=state, steps_per_epoch=steps_per_epoch, batch_size=batch_size)

@@ -1,0 +1,244 @@
+"""The one training loop, for every strategy (design.md, "What one run does").
+
+    views (a, b) -> strategy(b) = masks m -> b*(1-m) -> encoder -> objective -> encoder update
+                          ^                                                    |
+                          +---- learned strategies only: adversarial update <--+
+
+The trainer never looks at a strategy's name: it asks :func:`masks.is_learned` whether there is an
+adversarial step to run. All randomness is derived from (seed, step), so runs are paired across
+strategies and a resumed run continues exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from adios.encoders import Encoder
+from adios.objectives import Objective, frozen
+from adios.optim import make_optimizer
+from adios.seeding import generator
+from adios.store import atomic_torch_save
+from adios.views import PairedViews, Views
+from masks import LearnedStrategy, MaskStrategy, is_learned
+
+
+@dataclass
+class StepResult:
+    loss: float
+    mask_loss: float | None
+    mask_seconds: float
+
+
+@dataclass
+class TrainState:
+    """What a checkpoint holds besides module and optimiser states."""
+
+    step: int = 0
+    losses: list[float] = field(default_factory=list)
+    mask_losses: list[float] = field(default_factory=list)
+    train_seconds: float = 0.0
+    mask_seconds: float = 0.0
+    encoder_images: int = 0
+
+
+def batch_order(seed: int, epoch: int, n: int) -> Tensor:
+    """The permutation of the training set for one epoch; the same for every strategy."""
+    return torch.randperm(n, generator=generator(seed, "order", epoch))
+
+
+def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _propose_and_draw(strategy: MaskStrategy | LearnedStrategy, x: Tensor, instances: Tensor | None, g: torch.Generator):
+    """Masks (B, K, H, W) for view ``x`` and, for a learned strategy, the slots they came from."""
+    if is_learned(strategy):
+        slots = strategy.propose(x)
+        return strategy.draw(slots, g), slots
+    return strategy(x, g, instances), None
+
+
+def train_step(
+    objective: Objective,
+    strategy: MaskStrategy | LearnedStrategy,
+    views: Views,
+    g: torch.Generator,
+    optimizer: torch.optim.Optimizer,
+    mask_optimizer: torch.optim.Optimizer | None,
+    autocast: Callable[[], contextlib.AbstractContextManager],
+) -> StepResult:
+    """One iteration on one batch: masks, the encoder step, then (learned strategies) the mask step."""
+    a, b = views.a, views.b
+    both = objective.masks_both_views
+
+    # 1. Masks of the masked view(s), each computed from its own view. A learned strategy's slots
+    #    keep their graph: the mask step below reuses this one forward of the occlusion model.
+    t0 = time.perf_counter()
+    with autocast():
+        masks_b, slots_b = _propose_and_draw(strategy, b, views.instances_b, g)
+        masks_a, slots_a = _propose_and_draw(strategy, a, views.instances_a, g) if both else (None, None)
+    _sync(b.device)
+    mask_seconds = time.perf_counter() - t0
+
+    # 2. Encoder step: minimise the objective over encoder and heads, masks held fixed.
+    with autocast():
+        loss = objective.loss(a, b, masks_b.detach(), None if masks_a is None else masks_a.detach())
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+    # 3. Mask step (learned strategies): maximise objective - alpha * penalty over the occlusion
+    #    model, through the frozen (just updated) encoder and heads. ADIOS-s draws its own slots here.
+    mask_loss = None
+    if mask_optimizer is not None:
+        with frozen(objective), autocast():
+            masks_b = strategy.draw(slots_b, g)
+            masks_a = strategy.draw(slots_a, g) if both else None
+            penalty = strategy.penalty(slots_b) + (strategy.penalty(slots_a) if both else 0.0)
+            adversary = -objective.loss(a, b, masks_b, masks_a) + strategy.alpha * penalty
+        mask_optimizer.zero_grad(set_to_none=True)
+        adversary.backward()
+        mask_optimizer.step()
+        mask_loss = float(adversary.detach())
+    return StepResult(loss=float(loss.detach()), mask_loss=mask_loss, mask_seconds=mask_seconds)
+
+
+class PassCounter:
+    """Counts the images that go through every encoder of the objective (online and target)."""
+
+    def __init__(self, objective: Objective) -> None:
+        self.images = 0
+        self._handles = [m.register_forward_hook(self._hook) for m in objective.modules() if isinstance(m, Encoder)]
+
+    def _hook(self, module, inputs, output) -> None:
+        self.images += inputs[0].shape[0]
+
+    def close(self) -> None:
+        for h in self._handles:
+            h.remove()
+
+
+@dataclass
+class TrainResult:
+    state: TrainState
+    steps_per_epoch: int
+    batch_size: int
+
+    @property
+    def passes_per_image(self) -> float:
+        """Encoder forward passes per training image per iteration (2 for plain two-view SSL)."""
+        return self.state.encoder_images / max(1, self.state.step * self.batch_size)
+
+
+def train(
+    objective: Objective,
+    strategy: MaskStrategy | LearnedStrategy,
+    views: PairedViews,
+    *,
+    epochs: int,
+    batch_size: int,
+    optimizer: str,
+    lr: float,
+    weight_decay: float,
+    warmup: float,
+    precision: str = "fp32",
+    device: torch.device | str = "cpu",
+    checkpoint: Path | None = None,
+    checkpoint_every: int = 0,
+    on_step: Callable[[int, int, StepResult], None] | None = None,
+) -> TrainResult:
+    """Train ``objective`` (and a learned ``strategy``) for ``epochs``; resume from ``checkpoint`` if it exists."""
+    device = torch.device(device)
+    n = views.data.train_images.shape[0]
+    batch_size = min(batch_size, n)
+    steps_per_epoch = n // batch_size
+    total = epochs * steps_per_epoch
+    opt, sched = make_optimizer(optimizer, objective.parameters(), lr, weight_decay, total, warmup)
+    mask_opt = mask_sched = None
+    if is_learned(strategy):
+        mask_opt, mask_sched = strategy.make_optimizer(total)
+    state = TrainState()
+    if checkpoint is not None and checkpoint.exists():
+        state = _load_checkpoint(checkpoint, objective, strategy, opt, sched, mask_opt, mask_sched)
+
+    counter = PassCounter(objective)
+    images_before = state.encoder_images
+    objective.train()
+    if isinstance(strategy, torch.nn.Module):
+        strategy.train()
+    autocast = lambda: _autocast(device, precision)  # noqa: E731
+    try:
+        while state.step < total:
+            step = state.step
+            epoch, i = divmod(step, steps_per_epoch)
+            indices = batch_order(views.seed, epoch, n)[i * batch_size : (i + 1) * batch_size]
+            t0 = time.perf_counter()
+            batch = views(step, indices)
+            batch.a, batch.b = batch.a.to(device), batch.b.to(device)
+            for name in ("instances_a", "instances_b"):
+                if getattr(batch, name) is not None:
+                    setattr(batch, name, getattr(batch, name).to(device))
+            g = generator(views.seed, "masks", step, device=device)
+            result = train_step(objective, strategy, batch, g, opt, mask_opt, autocast)
+            sched.step()
+            if mask_sched is not None:
+                mask_sched.step()
+            objective.after_step((step + 1) / total)
+            _sync(device)
+            state.train_seconds += time.perf_counter() - t0
+            state.mask_seconds += result.mask_seconds
+            state.losses.append(result.loss)
+            if result.mask_loss is not None:
+                state.mask_losses.append(result.mask_loss)
+            state.step += 1
+            state.encoder_images = images_before + counter.images
+            if on_step is not None:
+                on_step(state.step, total, result)
+            if checkpoint is not None and checkpoint_every and state.step % checkpoint_every == 0 and state.step < total:
+                _save_checkpoint(checkpoint, state, objective, strategy, opt, sched, mask_opt, mask_sched)
+    finally:
+        counter.close()
+    return TrainResult(state=state, steps_per_epoch=steps_per_epoch, batch_size=batch_size)
+
+
+def _save_checkpoint(path, state, objective, strategy, opt, sched, mask_opt, mask_sched) -> None:
+    atomic_torch_save(
+        {
+            "state": state.__dict__,
+            "objective": objective.state_dict(),
+            "strategy": strategy.state_dict() if isinstance(strategy, torch.nn.Module) else None,
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "mask_optimizer": None if mask_opt is None else mask_opt.state_dict(),
+            "mask_scheduler": None if mask_sched is None else mask_sched.state_dict(),
+            "momentum": getattr(objective, "momentum", None),
+        },
+        path,
+    )
+
+
+def _load_checkpoint(path, objective, strategy, opt, sched, mask_opt, mask_sched) -> TrainState:
+    ckpt = torch.load(path, weights_only=False, map_location="cpu")
+    objective.load_state_dict(ckpt["objective"])
+    if ckpt["strategy"] is not None:
+        strategy.load_state_dict(ckpt["strategy"])
+    opt.load_state_dict(ckpt["optimizer"])
+    sched.load_state_dict(ckpt["scheduler"])
+    if mask_opt is not None:
+        mask_opt.load_state_dict(ckpt["mask_optimizer"])
+        mask_sched.load_state_dict(ckpt["mask_scheduler"])
+    if ckpt["momentum"] is not None:
+        objective.momentum = ckpt["momentum"]
+    return TrainState(**ckpt["state"])

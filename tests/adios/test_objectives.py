@@ -1,0 +1,120 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from adios.encoders import build_encoder
+from adios.objectives import build_objective
+from adios.objectives.byol import byol_regression
+from adios.objectives.simclr import nt_xent
+from adios.objectives.simsiam import negative_cosine
+
+
+def nt_xent_reference(z1: torch.Tensor, z2: torch.Tensor, t: float) -> float:
+    """NT-Xent written out term by term (SimCLR, eq. 1), averaged over all 2B anchors."""
+    z = torch.cat([z1, z2]).double()
+    z = z / z.norm(dim=1, keepdim=True)
+    n = z.shape[0]
+    b = n // 2
+    total = 0.0
+    for i in range(n):
+        j = (i + b) % n
+        denominator = sum(math.exp(float(z[i] @ z[k]) / t) for k in range(n) if k != i)
+        total += -math.log(math.exp(float(z[i] @ z[j]) / t) / denominator)
+    return total / n
+
+
+def test_nt_xent_matches_hand_computation():
+    torch.manual_seed(0)
+    z1, z2 = torch.randn(5, 4), torch.randn(5, 4)
+    assert float(nt_xent(z1, z2.unsqueeze(0), 0.5)) == pytest.approx(nt_xent_reference(z1, z2, 0.5), rel=1e-5)
+
+
+def test_nt_xent_sums_over_masked_views():
+    torch.manual_seed(1)
+    z1, z2 = torch.randn(6, 8), torch.randn(3, 6, 8)
+    expected = sum(nt_xent_reference(z1, z2[k], 0.2) for k in range(3))
+    assert float(nt_xent(z1, z2, 0.2)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_nt_xent_is_minimal_for_matching_views():
+    torch.manual_seed(2)
+    z = torch.randn(8, 16)
+    assert float(nt_xent(z, z.unsqueeze(0), 0.1)) < float(nt_xent(z, torch.randn(1, 8, 16), 0.1))
+
+
+def test_byol_regression_is_two_minus_two_cosine():
+    p = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    z = torch.tensor([[1.0, 1.0], [0.0, -1.0]])
+    expected = ((2 - 2 / math.sqrt(2)) + (2 + 2)) / 2
+    assert float(byol_regression(p, z)) == pytest.approx(expected)
+
+
+def test_negative_cosine():
+    p = torch.tensor([[3.0, 4.0]])
+    z = torch.tensor([[4.0, 3.0]])
+    assert float(negative_cosine(p, z)) == pytest.approx(-24 / 25)
+
+
+def test_stop_gradient_on_targets():
+    p = torch.randn(4, 3, requires_grad=True)
+    z = torch.randn(4, 3, requires_grad=True)
+    (byol_regression(p, z) + negative_cosine(p, z)).backward()
+    assert z.grad is None and p.grad is not None
+
+
+def _model(name: str, seed: int = 0):
+    torch.manual_seed(seed)
+    encoder = build_encoder("resnet-tiny", 16)
+    return build_objective(name, encoder, proj_hidden=32, proj_out=16, **({} if name == "simclr" else {"pred_hidden": 16}))
+
+
+@pytest.mark.parametrize("name", ["simclr", "byol", "simsiam"])
+def test_batched_masked_views_equal_a_loop_over_masks(name):
+    """One forward over K stacked masked views (per-view batch norm) == the sum of K single-mask losses."""
+    torch.manual_seed(3)
+    a, b = torch.randn(6, 3, 16, 16), torch.randn(6, 3, 16, 16)
+    masks_b = (torch.rand(6, 3, 16, 16) > 0.5).float()
+    masks_a = (torch.rand(6, 3, 16, 16) > 0.5).float()
+    model = _model(name).train()
+    batched = model.loss(a, b, masks_b, masks_a)
+    looped = sum(model.loss(a, b, masks_b[:, k : k + 1], masks_a[:, k : k + 1]) for k in range(3))
+    assert batched.item() == pytest.approx(looped.item(), rel=1e-4, abs=1e-5)
+
+
+@pytest.mark.parametrize("name", ["simclr", "byol", "simsiam"])
+def test_empty_masks_give_the_plain_objective(name):
+    torch.manual_seed(4)
+    a, b = torch.randn(6, 3, 16, 16), torch.randn(6, 3, 16, 16)
+    model = _model(name).train()
+    zeros = torch.zeros(6, 1, 16, 16)
+    loss = model.loss(a, b, zeros, zeros)
+    if name == "simclr":
+        z_a, z_b = model.projector(model.encoder(a)), model.projector(model.encoder(b))
+        expected = nt_xent_reference(z_a.detach(), z_b.detach(), model.temperature)
+    elif name == "byol":
+        p_a = model.predictor(model.projector(model.encoder(a)))
+        p_b = model.predictor(model.projector(model.encoder(b)))
+        t_a = model.target_projector(model.target_encoder(a))
+        t_b = model.target_projector(model.target_encoder(b))
+        expected = float((2 - 2 * F.cosine_similarity(p_a, t_b)).mean() + (2 - 2 * F.cosine_similarity(p_b, t_a)).mean())
+    else:
+        z_a, z_b = model.projector(model.encoder(a)), model.projector(model.encoder(b))
+        p_a, p_b = model.predictor(z_a), model.predictor(z_b)
+        expected = float(-0.5 * (F.cosine_similarity(p_a, z_b).mean() + F.cosine_similarity(p_b, z_a).mean()))
+    assert loss.item() == pytest.approx(expected, rel=1e-4, abs=1e-5)
+
+
+def test_byol_target_starts_equal_and_follows_ema():
+    model = _model("byol")
+    for p, q in zip(model.encoder.parameters(), model.target_encoder.parameters(), strict=True):
+        assert torch.equal(p, q) and not q.requires_grad
+    with torch.no_grad():
+        for p in model.encoder.parameters():
+            p.add_(1.0)
+    before = [q.clone() for q in model.target_encoder.parameters()]
+    model.after_step(progress=0.5)
+    for p, q, q0 in zip(model.encoder.parameters(), model.target_encoder.parameters(), before, strict=True):
+        assert torch.allclose(q, 0.99 * q0 + 0.01 * p)
+    assert model.momentum == pytest.approx(1 - 0.01 * (math.cos(math.pi * 0.5) + 1) / 2)

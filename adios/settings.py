@@ -1,0 +1,100 @@
+"""The settings of one run, the presets, and the run key.
+
+Every field has a working default and a CLI flag. A preset fills in a coherent set of sizes; flags
+given on the command line override it. The effective settings are saved next to every result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from adios.errors import UserError
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything that determines one run's numbers (the run key hashes all of it)."""
+
+    # what is compared
+    dataset: str = "shapes"
+    strategy: str = "none"
+    objective: str = "simclr"
+    encoder: str = "resnet-tiny"
+    seed: int = 0
+    # data
+    data_dir: str | None = None
+    image_size: int = 32
+    n_train: int | None = 10_000
+    n_test: int | None = 2_000
+    # optimisation
+    epochs: int = 15
+    batch_size: int = 256
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup: float = 0.05
+    # objective
+    temperature: float = 0.2
+    proj_hidden: int | None = 512
+    proj_out: int | None = 128
+    pred_hidden: int | None = 512
+    # views
+    crop_scale: tuple[float, float] = (0.35, 1.0)
+    # speed (no effect on what is computed beyond float rounding)
+    precision: str = "bf16"
+    channels_last: bool = True
+    # mask-strategy options, passed to the strategies that take them
+    mask_options: dict[str, Any] = field(default_factory=dict)
+
+    def replace(self, **changes: Any) -> RunSettings:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunSettings:
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in names}
+        return cls(**values)
+
+    def key(self) -> str:
+        """A short hash of every setting: a changed setting gives a new key, never a silent reuse."""
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Sized for minutes on a 2-core CPU; see README "The quick preset" for how it was chosen.
+    "quick": {},
+    # The published STL-10 setting (method.md §3), for GPUs.
+    "paper": {
+        "dataset": "stl10",
+        "encoder": "resnet18",
+        "image_size": 96,
+        "n_train": None,
+        "n_test": None,
+        "epochs": 400,
+        "batch_size": 256,
+        "optimizer": "lars",
+        "lr": 0.3,
+        "weight_decay": 1e-5,
+        "warmup": 10 / 400,
+        "temperature": 0.2,
+        "proj_hidden": None,
+        "proj_out": None,
+        "pred_hidden": None,
+        "crop_scale": (0.08, 1.0),
+    },
+}
+
+
+def preset(name: str) -> RunSettings:
+    """The settings of a preset."""
+    if name not in PRESETS:
+        raise UserError(f"unknown preset '{name}'; choose one of: {', '.join(PRESETS)}")
+    return RunSettings().replace(**PRESETS[name])

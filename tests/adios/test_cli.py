@@ -1,0 +1,91 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from adios.cli import app
+
+runner = CliRunner()
+TINY = ["--n-train", "64", "--n-test", "32", "--epochs", "1", "--batch-size", "32"]
+
+
+def test_tiny_compare_writes_results(tmp_path):
+    out = tmp_path / "cmp"
+    result = runner.invoke(app, ["compare", "--strategies", "none,random-patch", "--out", str(out), *TINY])
+    assert result.exit_code == 0, result.output
+    records = json.loads((out / "results.json").read_text())
+    assert [r["strategy"] for r in records] == ["random-init", "none", "random-patch"]
+    for record in records:
+        for key in ("strategy", "objective", "encoder", "dataset", "seed", "linear_acc", "knn_acc", "mask_area", "wall_seconds"):
+            assert key in record
+        assert 0.0 <= record["linear_acc"] <= 1.0
+    assert records[1]["mask_area"] == 0.0 and abs(records[2]["mask_area"] - 0.5) < 0.05
+    assert records[1]["passes_per_image"] == 2.0
+    assert (out / "results.csv").read_text().startswith("strategy,")
+    assert "random-patch" in result.output and "linear" in result.output and "hidden" in result.output
+
+
+def test_same_command_twice_gives_the_same_numbers(tmp_path):
+    args = ["compare", "--strategies", "random-patch", "--reference", "none", *TINY]
+    first = runner.invoke(app, [*args, "--out", str(tmp_path / "a")])
+    second = runner.invoke(app, [*args, "--out", str(tmp_path / "b")])
+    assert first.exit_code == 0 and second.exit_code == 0
+    a = json.loads((tmp_path / "a" / "results.json").read_text())[0]
+    b = json.loads((tmp_path / "b" / "results.json").read_text())[0]
+    for key in ("linear_acc", "knn_acc", "final_loss", "mask_area"):
+        assert a[key] == b[key]
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "kind"),
+    [
+        ("--strategies", "none,bogus", "strategy"),
+        ("--dataset", "bogus", "dataset"),
+        ("--encoder", "bogus", "encoder"),
+        ("--objective", "bogus", "objective"),
+        ("--preset", "bogus", "preset"),
+    ],
+)
+def test_unknown_names_are_one_line_errors(tmp_path, flag, value, kind):
+    result = runner.invoke(app, ["compare", flag, value, "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and f"unknown {kind} 'bogus'" in lines[0] and "choose one of" in lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--epochs", "-1"), ("--mask-area", "1.5"), ("--seeds", "0"), ("--lr", "0")])
+def test_bad_values_are_one_line_errors(tmp_path, flag, value):
+    result = runner.invoke(app, ["compare", flag, value, "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "error:" in result.output and flag.split("-")[-1] in result.output and "Traceback" not in result.output
+
+
+def test_missing_data_folder_is_a_one_line_error(tmp_path):
+    result = runner.invoke(app, ["compare", "--dataset", "cifar10", "--data-dir", str(tmp_path / "none"), "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "cifar-10-batches-py" in result.output
+
+
+def test_compare_help_explains_every_option():
+    result = runner.invoke(app, ["compare", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for option in (
+        "--strategies",
+        "--dataset",
+        "--encoder",
+        "--objective",
+        "--epochs",
+        "--seeds",
+        "--preset",
+        "--out",
+        "--reference",
+    ):
+        assert option in result.output
+    assert "Examples" in result.output and "adios compare --strategies" in result.output
+
+
+def test_list_shows_every_registry():
+    result = runner.invoke(app, ["list"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for name in ("random-patch", "resnet-tiny", "simclr", "byol", "simsiam", "shapes", "digits", "quick", "random-init"):
+        assert name in result.output

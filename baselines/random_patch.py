@@ -9,15 +9,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from baselines.options import check_area, check_cell
 from masks import MaskStrategy, register
 from masks.cells import cells_to_pixels, grid_size, random_cells
-
-
-def check_area(mask_area: float) -> float:
-    """Validate a target hidden fraction."""
-    if not 0.0 <= mask_area <= 1.0:
-        raise ValueError(f"mask_area must be in [0, 1], got {mask_area}")
-    return float(mask_area)
 
 
 @register("random-patch")
@@ -26,7 +20,7 @@ class RandomPatch(MaskStrategy):
 
     def __init__(self, mask_area: float = 0.5, cell_size: int | None = None) -> None:
         self.target_area = check_area(mask_area)
-        self.cell_size = cell_size
+        self.cell_size = check_cell(cell_size)
 
     def __call__(self, images: Tensor, generator: torch.Generator, instances: Tensor | None = None) -> Tensor:
         b, _, h, w = images.shape

@@ -1,4 +1,4 @@
-"""Masks on a grid of square cells: the shared building block of patch-style strategies."""
+"""Masks on a grid of square cells, rectangles, and picking whole groups near a target: the static strategies' parts."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ def grid_size(size: int, cell: int) -> int:
 
 
 def cells_to_pixels(cells: Tensor, cell: int, height: int, width: int) -> Tensor:
-    """Expand cell masks (B, K, gh, gw) to pixel masks (B, K, H, W), float."""
-    pixels = cells.float().repeat_interleave(cell, dim=-2).repeat_interleave(cell, dim=-1)
+    """Expand cell masks (B, K, gh, gw) to pixel masks (B, K, H, W), float (one copy: expand, then reshape)."""
+    *lead, gh, gw = cells.shape
+    pixels = cells.float()[..., :, None, :, None].expand(*lead, gh, cell, gw, cell).reshape(*lead, gh * cell, gw * cell)
     return pixels[..., :height, :width]
 
 
@@ -30,3 +31,53 @@ def random_cells(batch: int, n_cells: int, n_hidden: int, generator: torch.Gener
 def pixels_to_cells(masks: Tensor, cell: int) -> Tensor:
     """Mean of each cell (B, K, gh, gw), for tests and statistics."""
     return F.avg_pool2d(masks, cell, ceil_mode=True)
+
+
+def rectangles(top: Tensor, left: Tensor, height: Tensor, width: Tensor, rows: int, cols: int) -> Tensor:
+    """Boolean masks (..., rows, cols) of axis-aligned rectangles, one per element of the (...) index tensors."""
+    r = torch.arange(rows, device=top.device)
+    c = torch.arange(cols, device=top.device)
+    in_rows = (r >= top.unsqueeze(-1)) & (r < (top + height).unsqueeze(-1))  # (..., rows)
+    in_cols = (c >= left.unsqueeze(-1)) & (c < (left + width).unsqueeze(-1))  # (..., cols)
+    return in_rows.unsqueeze(-1) & in_cols.unsqueeze(-2)
+
+
+def pick_prefix(totals: Tensor, target: float, generator: torch.Generator, min_take: int = 0) -> Tensor:
+    """How many items each row takes, (B,) long, from running totals (B, P + 1): ``totals[:, j]`` is the size of the first j items.
+
+    The two prefixes that bracket ``target`` are the candidates, and the longer one is taken with
+    probability (target - lower) / (upper - lower): randomised rounding, so the expected size is
+    exactly ``target`` wherever it is reachable, and a row is never off by more than one item. At
+    least ``min_take`` items are taken; a row whose items all fall short takes them all.
+    """
+    b, p1 = totals.shape
+    j = torch.arange(p1, device=totals.device)
+    reach = (totals >= target) & (j >= min_take)
+    reachable = reach.any(1)
+    upper = torch.where(reachable, reach.float().argmax(1), p1 - 1)  # the first prefix at or over the target
+    lower = (upper - 1).clamp_min(0)
+    t_up = totals.gather(1, upper[:, None]).squeeze(1).float()
+    t_lo = totals.gather(1, lower[:, None]).squeeze(1).float()
+    p_up = (target - t_lo) / (t_up - t_lo).clamp_min(1e-12)
+    u = torch.rand(b, generator=generator, device=totals.device)
+    take_upper = (u < p_up) | (upper <= min_take) | ~reachable
+    return torch.where(take_upper, upper, lower)
+
+
+def choose_groups(sizes: Tensor, target: float, generator: torch.Generator) -> Tensor:
+    """Pick whole groups in a random order until their total size is about ``target``.
+
+    ``sizes`` (B, G) holds the size of every group in every row (0: the group is absent). Each row
+    takes its present groups in an order drawn from ``generator``, and as many of them as
+    :func:`pick_prefix` says: the expected total is ``target`` (where the row's groups reach it),
+    a row is never off by more than one group, and it takes at least one group when ``target > 0``.
+    Returns (B, G) bool: the chosen groups. Rows with no present group choose none.
+    """
+    b, g = sizes.shape
+    present = sizes > 0
+    priority = torch.rand(b, g, generator=generator, device=sizes.device).masked_fill(~present, 2.0)
+    order = priority.argsort(dim=1)  # present groups first, in random order
+    totals = torch.cat([sizes.new_zeros(b, 1), sizes.gather(1, order).cumsum(1)], dim=1)  # (B, G + 1)
+    n_taken = pick_prefix(totals, target, generator, min_take=1 if target > 0 else 0)
+    chosen_in_order = torch.arange(1, g + 1, device=sizes.device) <= n_taken[:, None]  # the first n_taken of the order
+    return torch.zeros_like(present).scatter(1, order, chosen_in_order) & present

@@ -1,0 +1,137 @@
+"""How long the static strategies take to draw masks, next to one training step of the default encoder.
+
+    .venv/bin/python benchmarks/mask_speed.py                   # batch 256 at 32 and 96 px, all threads
+    .venv/bin/python benchmarks/mask_speed.py --threads 1 --sizes 32
+
+For every size: the median of ``--repeats`` mask draws per strategy (after a warm-up) and, in the
+same process, the median of one ``none`` training step (``adios.trainer.train_step``) of the
+``RunSettings()`` default objective and encoder, built as ``adios.run.build_models`` builds them,
+with bf16 autocast and channels_last. Prints a markdown table of mask time / step time, and the
+sift-bovw fit time separately. The target is <= 5% of the step for every static strategy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from types import SimpleNamespace
+
+import torch
+
+import baselines  # noqa: F401  (registers the static strategies)
+import masks
+from adios.optim import make_optimizer
+from adios.run import build_models
+from adios.settings import RunSettings
+from adios.trainer import train_step
+from adios.views import Views
+
+STRATEGIES: list[tuple[str, dict]] = [
+    ("random-patch", {}),
+    ("mae", {}),
+    ("context-encoder", {"mode": "center"}),
+    ("context-encoder", {"mode": "random-block"}),
+    ("context-encoder", {"mode": "random-region"}),
+    ("beit", {}),
+    ("sift-bovw", {}),
+    ("ground-truth", {}),
+]
+
+
+def instance_maps(batch: int, size: int, g: torch.Generator) -> torch.Tensor:
+    """Synthetic instance maps: background, a square object and a small corner object per image."""
+    inst = torch.zeros(batch, size, size, dtype=torch.long)
+    sides = torch.randint(size // 3, 2 * size // 3, (batch,), generator=g)
+    for i, s in enumerate(sides.tolist()):
+        y, x = torch.randint(0, size - s + 1, (2,), generator=g).tolist()
+        inst[i, y : y + s, x : x + s] = 1
+        inst[i, : size // 8, : size // 8] = 2
+    return inst
+
+
+def median_seconds(fn, repeats: int, device: torch.device) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` calls, after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def step_seconds(size: int, batch: int, repeats: int, device: torch.device) -> float:
+    """Median time of one `none` training step of the default objective and encoder."""
+    settings = RunSettings(image_size=size, batch_size=batch)
+    _, objective = build_models(settings, SimpleNamespace(image_size=size), device)
+    optimizer, _ = make_optimizer(settings.optimizer, objective.parameters(), settings.lr, settings.weight_decay, 100, 0.0)
+    strategy = masks.build("none", image_size=size)
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(batch, 3, size, size, generator=g).to(device)
+    b = torch.randn(batch, 3, size, size, generator=g).to(device)
+    if settings.channels_last:
+        a, b = a.contiguous(memory_format=torch.channels_last), b.contiguous(memory_format=torch.channels_last)
+    views = Views(a=a, b=b, instances_a=None, instances_b=None, labels=torch.zeros(batch, dtype=torch.long))
+    mask_g = torch.Generator(device=device).manual_seed(0)
+
+    def autocast():
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.precision == "bf16")
+
+    objective.train()
+    return median_seconds(lambda: train_step(objective, strategy, views, mask_g, optimizer, None, autocast), repeats, device)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[32, 96])
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=20, help="timed mask draws per strategy")
+    parser.add_argument("--step-repeats", type=int, default=5, help="timed training steps")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    print(f"device {device}, torch threads {torch.get_num_threads()}, batch {args.batch}\n")
+
+    rows: dict[str, dict[int, float]] = {}
+    steps: dict[int, float] = {}
+    fits: dict[int, float] = {}
+    for size in args.sizes:
+        g = torch.Generator().manual_seed(size)
+        images = torch.randn(args.batch, 3, size, size, generator=g).to(device)
+        instances = instance_maps(args.batch, size, g).to(device)
+        steps[size] = step_seconds(size, args.batch, args.step_repeats, device)
+        for name, options in STRATEGIES:
+            label = name + "".join(f" {v}" for v in options.values())
+            strategy = masks.build(name, image_size=size, **options)
+            start = time.perf_counter()
+            strategy.fit(torch.randn(2000, 3, size, size, generator=g).to(device) if name == "sift-bovw" else images)
+            if name == "sift-bovw":
+                fits[size] = time.perf_counter() - start
+            mask_g = torch.Generator(device=device).manual_seed(0)
+
+            def draw(strategy=strategy, mask_g=mask_g, images=images, instances=instances):
+                with torch.no_grad():
+                    return strategy(images, mask_g, instances)
+
+            rows.setdefault(label, {})[size] = median_seconds(draw, args.repeats, device)
+
+    header = " | ".join(f"{s} px mask ms | % of step" for s in args.sizes)
+    print(f"| strategy | {header} |")
+    print("|---|" + "---|---|" * len(args.sizes))
+    for label, times in rows.items():
+        cells = " | ".join(f"{1000 * times[s]:.1f} | {100 * times[s] / steps[s]:.1f}%" for s in args.sizes)
+        print(f"| {label} | {cells} |")
+    print("| *none step (ms)* | " + " | ".join(f"{1000 * steps[s]:.0f} | " for s in args.sizes) + "|")
+    print("\nsift-bovw fit (2000 images): " + ", ".join(f"{s} px {fits[s]:.1f} s" for s in args.sizes))
+
+
+if __name__ == "__main__":
+    main()

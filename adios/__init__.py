@@ -7,6 +7,7 @@ Everything the CLI does is two imports away::
 """
 
 import baselines  # noqa: F401  (registers the static strategies)
+from adios import masker  # noqa: F401  (registers adios and adios-s)
 from adios.compare import Comparison, run_comparison
 from adios.data import load_dataset
 from adios.settings import RunSettings, preset

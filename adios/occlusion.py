@@ -1,0 +1,147 @@
+"""The ADIOS occlusion model: a UNet and a mask head (Shi et al., ICML 2022, §3; method.md §2).
+
+    images (B, 3, S, S) --down path--> (B, 2c, f, f) --MLP--> (B, 2c, f, f) --up path--> (B, c, S, S)
+                        --1x1 conv--> (B, N, S, S) --softmax over N--> N soft masks that sum to 1
+
+* Conv block: 3x3 conv (stride 1, padding 1), a norm, ReLU. ``gn``: GroupNorm(8 groups, affine),
+  ``in``: InstanceNorm2d(affine=True), both after a conv without bias; ``no``: no norm, conv with bias.
+* Levels L = floor(log2(S)) - 1, only 4, 5 or 6 (32 px -> 4, 64 -> 5, 96 -> 5, 224 -> 6).
+* Down path: every block's output is a skip; the map halves (nearest) after every block but the last.
+* Bottleneck: Linear(2c f^2, 128) ReLU Linear(128, 128) ReLU Linear(128, 2c f^2) ReLU, f = S // 2^(L-1).
+* Up path: concat(previous output, matching skip), deepest first; the map doubles (nearest) after
+  every block but the last, to the size of the next skip (exactly 2x at 32, 64, 96 and 224 px).
+* Parameters are registered in the order down blocks, MLP, up blocks, mask head.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+NORMS = ("gn", "in", "no")
+GROUPS = 8  # GroupNorm groups
+MLP_HIDDEN = 128
+
+
+def num_levels(image_size: int) -> int:
+    """UNet levels for an image size: floor(log2(size)) - 1; only 4, 5 and 6 are defined (32 to 255 px)."""
+    if not isinstance(image_size, int) or image_size < 1:
+        raise ValueError(f"image_size must be a positive integer; got {image_size!r}")
+    levels = image_size.bit_length() - 2  # floor(log2(size)) - 1, exact for integers
+    if levels not in (4, 5, 6):
+        raise ValueError(
+            f"the ADIOS UNet is defined for 4, 5 or 6 levels (levels = floor(log2(image_size)) - 1, "
+            f"i.e. image sizes 32 to 255 px); image_size {image_size} gives {levels} levels"
+        )
+    return levels
+
+
+def channel_table(levels: int, c: int) -> tuple[list[int], list[int], list[int], list[int]]:
+    """(encoder in, encoder out, decoder in, decoder out) channels per block, method.md §2's table."""
+    if levels == 4:
+        return [3, c, 2 * c, 2 * c], [c, 2 * c, 2 * c, 2 * c], [4 * c, 4 * c, 4 * c, 2 * c], [2 * c, 2 * c, c, c]
+    if levels == 5:
+        return (
+            [3, c, c, 2 * c, 2 * c],
+            [c, c, 2 * c, 2 * c, 2 * c],
+            [4 * c, 4 * c, 4 * c, 2 * c, 2 * c],
+            [2 * c, 2 * c, c, c, c],
+        )
+    if levels == 6:
+        return (
+            [3, c, c, c, 2 * c, 2 * c],
+            [c, c, c, 2 * c, 2 * c, 2 * c],
+            [4 * c, 4 * c, 4 * c, 2 * c, 2 * c, 2 * c],
+            [2 * c, 2 * c, c, c, c, c],
+        )
+    raise ValueError(f"the ADIOS UNet is defined for 4, 5 or 6 levels; got {levels}")
+
+
+def conv_block(c_in: int, c_out: int, norm: str) -> nn.Sequential:
+    """3x3 conv (stride 1, padding 1) + norm + ReLU; the conv has a bias only without a norm."""
+    if norm == "gn":
+        return nn.Sequential(nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False), nn.GroupNorm(GROUPS, c_out), nn.ReLU(inplace=True))
+    if norm == "in":
+        return nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False), nn.InstanceNorm2d(c_out, affine=True), nn.ReLU(inplace=True)
+        )
+    if norm == "no":
+        return nn.Sequential(nn.Conv2d(c_in, c_out, 3, 1, 1, bias=True), nn.ReLU(inplace=True))
+    raise ValueError(f"unknown norm '{norm}'; choose one of: {', '.join(NORMS)}")
+
+
+def _memory_format(x: Tensor) -> torch.memory_format:
+    """channels_last (faster convolutions), except under bf16 autocast on the CPU, where GroupNorm's
+    channels_last backward is several times slower than the contiguous one. The numbers are the same."""
+    cpu_bf16 = x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+    return torch.contiguous_format if cpu_bf16 else torch.channels_last
+
+
+class UNet(nn.Module):
+    """The ADIOS UNet (genesis-style, as in the published code): images (B, 3, S, S) -> features (B, c, S, S)."""
+
+    def __init__(self, image_size: int = 32, channels: int = 32, norm: str = "gn") -> None:
+        super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"unknown norm '{norm}'; choose one of: {', '.join(NORMS)}")
+        if not isinstance(channels, int) or channels < 1:
+            raise ValueError(f"the UNet's base channels must be a positive integer; got {channels!r}")
+        if norm == "gn" and channels % GROUPS:
+            raise ValueError(f"GroupNorm with {GROUPS} groups needs base channels divisible by {GROUPS}; got {channels}")
+        self.image_size = image_size
+        self.levels = num_levels(image_size)
+        self.channels = channels
+        self.bottleneck = image_size // 2 ** (self.levels - 1)  # f
+        enc_in, enc_out, dec_in, dec_out = channel_table(self.levels, channels)
+        self.down = nn.ModuleList(conv_block(i, o, norm) for i, o in zip(enc_in, enc_out, strict=True))
+        flat = 2 * channels * self.bottleneck**2
+        self.mlp = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(flat, MLP_HIDDEN),
+            nn.ReLU(inplace=True),
+            nn.Linear(MLP_HIDDEN, MLP_HIDDEN),
+            nn.ReLU(inplace=True),
+            nn.Linear(MLP_HIDDEN, flat),
+            nn.ReLU(inplace=True),
+        )
+        self.up = nn.ModuleList(conv_block(i, o, norm) for i, o in zip(dec_in, dec_out, strict=True))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, 3, S, S) -> (B, c, S, S)."""
+        if x.dim() != 4 or tuple(x.shape[-2:]) != (self.image_size, self.image_size):
+            raise ValueError(
+                f"the occlusion model was built for {self.image_size}x{self.image_size} images; got shape {tuple(x.shape)}"
+            )
+        memory_format = _memory_format(x)
+        x = x.contiguous(memory_format=memory_format)
+        skips = []
+        for i, block in enumerate(self.down):
+            x = block(x)
+            skips.append(x)
+            if i < self.levels - 1:
+                x = F.interpolate(x, size=(x.shape[-2] // 2, x.shape[-1] // 2), mode="nearest")
+        f = self.bottleneck
+        x = self.mlp(x).view(x.shape[0], 2 * self.channels, f, f).contiguous(memory_format=memory_format)
+        for i, block in enumerate(self.up):
+            x = block(torch.cat([x, skips[-1 - i]], dim=1))
+            if i < self.levels - 1:
+                x = F.interpolate(x, size=skips[-2 - i].shape[-2:], mode="nearest")
+        return x
+
+
+class OcclusionModel(nn.Module):
+    """UNet + mask head (1x1 conv c -> N, softmax over N): images (B, 3, S, S) -> soft masks (B, N, S, S)."""
+
+    def __init__(self, image_size: int = 32, n_masks: int = 6, channels: int = 32, norm: str = "gn") -> None:
+        super().__init__()
+        if not isinstance(n_masks, int) or n_masks < 1:
+            raise ValueError(f"the number of masks N must be a positive integer; got {n_masks!r}")
+        self.unet = UNet(image_size, channels, norm)
+        self.head = nn.Conv2d(channels, n_masks, kernel_size=1)
+        self.n_masks = n_masks
+
+    def forward(self, images: Tensor) -> Tensor:
+        """Soft masks (B, N, S, S) in float32 (float64 for float64 models); they sum to 1 over N at every pixel."""
+        logits = self.head(self.unet(images))
+        return logits.to(torch.promote_types(logits.dtype, torch.float32)).softmax(dim=1).contiguous()

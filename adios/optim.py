@@ -25,18 +25,21 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup: fl
 
 
 def _param_groups(params: Iterable[nn.Parameter], weight_decay: float) -> list[dict]:
-    """No weight decay on biases and norm parameters (1-d tensors), as usual for SSL."""
+    """No weight decay (and no LARS adaptation) on biases and norm parameters (1-d tensors), as usual for SSL."""
     params = [p for p in params if p.requires_grad]
     decay = [p for p in params if p.dim() > 1]
     no_decay = [p for p in params if p.dim() <= 1]
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return [
+        {"params": decay, "weight_decay": weight_decay, "adapt": True},
+        {"params": no_decay, "weight_decay": 0.0, "adapt": False},
+    ]
 
 
 class LARS(torch.optim.SGD):
     """SGD with momentum and layer-wise adaptive rate scaling (You et al. 2017), as solo-learn applies it.
 
-    In the weight-decay group, each parameter's update g + wd*w is scaled by the trust ratio
-    eta * ||w|| / (||g|| + wd * ||w||). Biases and norm parameters (no decay) are not scaled.
+    In the groups marked ``adapt`` (weights, not biases or norms), each parameter's update
+    g + wd*w is scaled by the trust ratio eta * ||w|| / (||g|| + wd * ||w||).
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.9, eta: float = 0.02) -> None:
@@ -48,7 +51,7 @@ class LARS(torch.optim.SGD):
         for group in self.param_groups:
             wd = group["weight_decay"]
             group["_wd"], group["weight_decay"] = wd, 0.0
-            if wd == 0:
+            if not group.get("adapt", True):
                 continue
             for p in group["params"]:
                 if p.grad is None:

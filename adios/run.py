@@ -27,7 +27,9 @@ from adios.store import atomic_torch_save, atomic_write_json
 from adios.trainer import TrainResult, train
 from adios.views import AugmentSettings, PairedViews
 from eval.features import extract_features
-from eval.probes import knn_probe, linear_probe
+from eval.mask_metrics import mask_agreement, partition_from_masks
+from eval.probes import fit_linear_probe, knn_probe
+from eval.robustness import occlude
 from masks.stats import mask_statistics
 
 MASK_METRIC_IMAGES = 512  # test images the mask statistics are measured on
@@ -58,6 +60,12 @@ def build_strategy(settings: RunSettings, data: ImageDataset):
             f"strategy '{settings.strategy}' needs instance maps, which dataset '{data.name}' does not have; use --dataset shapes"
         )
     return strategy
+
+
+def augment_settings(settings: RunSettings) -> AugmentSettings:
+    """The view pipeline of a run: the standard protocol with the run's crop scale and jitter strength."""
+    s = settings.jitter
+    return AugmentSettings(crop_scale=settings.crop_scale, jitter=(s, s, s, s / 4))
 
 
 def objective_options(settings: RunSettings) -> dict[str, Any]:
@@ -93,28 +101,44 @@ def build_models(settings: RunSettings, data: ImageDataset, device: torch.device
 
 
 def probe(encoder: torch.nn.Module, data: ImageDataset, precision: str) -> dict[str, float]:
-    """Linear and kNN probes on frozen features of unaugmented train (render 0) and test images."""
+    """Linear and kNN probes on frozen features of unaugmented train (render 0) and test images.
+
+    The linear probe fitted on clean features is also scored on the test images covered by the
+    held-out occluders of :mod:`eval.robustness` (occlusion robustness).
+    """
     autocast = precision == "bf16"
-    train_x = extract_features(encoder, data.normalise(data.train_images[:, 0]), autocast=autocast).numpy()
-    test_x = extract_features(encoder, data.normalise(data.test_images), autocast=autocast).numpy()
+    features = lambda images: extract_features(encoder, data.normalise(images), autocast=autocast).numpy()  # noqa: E731
+    train_x, test_x = features(data.train_images[:, 0]), features(data.test_images)
     train_y, test_y = data.train_labels.numpy(), data.test_labels.numpy()
+    occluded_images, occluded_fraction = occlude(data.test_images)
+    linear = fit_linear_probe(train_x, train_y)
     return {
-        "linear_acc": linear_probe(train_x, train_y, test_x, test_y),
+        "linear_acc": float(linear.score(test_x, test_y)),
         "knn_acc": knn_probe(train_x, train_y, test_x, test_y, k=20),
         "knn200_acc": knn_probe(train_x, train_y, test_x, test_y, k=200),
+        "occluded_linear_acc": float(linear.score(features(occluded_images), test_y)),
+        "occluded_fraction": occluded_fraction,
     }
 
 
 @torch.no_grad()
 def measure_masks(strategy, data: ImageDataset, seed: int, device: torch.device) -> dict[str, float]:
-    """Mask statistics on the first test images (unaugmented), with a fixed generator."""
+    """Mask statistics on the first test images (unaugmented), with a fixed generator.
+
+    On datasets with instance maps, also the agreement of the strategy's partition with the objects:
+    for a learned strategy the argmax of all its N slots, for a static one hidden vs visible.
+    """
     images = data.normalise(data.test_images[:MASK_METRIC_IMAGES]).to(device)
     instances = None if data.test_instances is None else data.test_instances[:MASK_METRIC_IMAGES].long().to(device)
     if isinstance(strategy, torch.nn.Module):
         strategy.eval()
     soft = strategy(images, generator(seed, "mask-metrics", device=device), instances)
     hard = strategy.binary_masks(images, generator(seed, "mask-metrics", device=device), instances)
-    return mask_statistics(soft.float(), hard)
+    stats = mask_statistics(soft.float(), hard)
+    if instances is not None:
+        partition = strategy.propose(images).argmax(1) if masks.is_learned(strategy) else partition_from_masks(hard)
+        stats.update(mask_agreement(partition.cpu(), instances.cpu()))
+    return stats
 
 
 class RunLog:
@@ -150,7 +174,7 @@ def execute_run(
     log = RunLog(folder / "log.txt")
     log(f"{status} run {run_name(settings)} on {device}")
     encoder, objective = build_models(settings, data, device)
-    views = PairedViews(data, AugmentSettings(crop_scale=settings.crop_scale), settings.seed)
+    views = PairedViews(data, augment_settings(settings), settings.seed)
     step_cb = (lambda step, total, *_: on_step(step, total)) if on_step else None
     budget = dict(
         epochs=settings.epochs,

@@ -44,6 +44,7 @@ class RunSettings:
     pred_hidden: int | None = 512
     # views
     crop_scale: tuple[float, float] = (0.35, 1.0)
+    jitter: float = 0.8  # colour-jitter strength s: brightness, contrast, saturation s; hue s/4
     # speed (no effect on what is computed beyond float rounding)
     precision: str = "bf16"
     channels_last: bool = True
@@ -89,6 +90,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "proj_out": None,
         "pred_hidden": None,
         "crop_scale": (0.08, 1.0),
+        "jitter": 0.8,
     },
 }
 

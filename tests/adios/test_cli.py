@@ -54,7 +54,7 @@ def test_unknown_names_are_one_line_errors(tmp_path, flag, value, kind):
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize(("flag", "value"), [("--epochs", "-1"), ("--mask-area", "1.5"), ("--seeds", "0"), ("--lr", "0")])
+@pytest.mark.parametrize(("flag", "value"), [("--epochs", "-1"), ("--match-area", "1.5"), ("--seeds", "0"), ("--lr", "0")])
 def test_bad_values_are_one_line_errors(tmp_path, flag, value):
     result = runner.invoke(app, ["compare", flag, value, "--out", str(tmp_path)])
     assert result.exit_code == 2

@@ -1,0 +1,60 @@
+"""Mask galleries of strategies on test images (``adios masks`` and the comparison's ``masks.png``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from masks.gallery import render_gallery
+
+import masks
+from adios.data import ImageDataset
+from adios.errors import UserError
+from adios.seeding import generator, global_seed
+
+
+def trained_state(runs: Path, strategy: str) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None] | None:
+    """Mask options and trained weights of the first finished run of ``strategy`` in a results folder."""
+    for folder in sorted((runs / "runs").glob(f"{strategy}-*")):
+        settings, model = folder / "settings.json", folder / "model.pt"
+        if settings.exists() and model.exists() and json.loads(settings.read_text()).get("strategy") == strategy:
+            options = json.loads(settings.read_text()).get("mask_options", {})
+            return options, torch.load(model, weights_only=True, map_location="cpu").get("strategy")
+    return None
+
+
+@torch.no_grad()
+def strategy_gallery(
+    data: ImageDataset,
+    names: list[str],
+    path: Path,
+    *,
+    n: int = 8,
+    seed: int = 0,
+    options: dict[str, Any] | None = None,
+    runs: Path | None = None,
+) -> Path:
+    """Render the masks of each strategy on the first ``n`` test images into a PNG at ``path``."""
+    images = data.normalise(data.test_images[:n])
+    instances = None if data.test_instances is None else data.test_instances[:n].long()
+    rows = {}
+    for name in names:
+        strategy_options = dict(options or {})
+        state = None
+        found = trained_state(runs, name) if runs is not None else None
+        if found is not None:
+            strategy_options, state = {**found[0], **strategy_options}, found[1]
+        with global_seed(seed, "strategy-init"):
+            strategy = masks.build(name, image_size=data.image_size, **strategy_options)
+        if strategy.needs_instances and instances is None:
+            raise UserError(f"strategy '{name}' needs instance maps, which dataset '{data.name}' does not have")
+        if state is not None:
+            strategy.load_state_dict(state)
+        if isinstance(strategy, torch.nn.Module):
+            strategy.eval()
+        strategy.fit(data.normalise(data.train_images[:2000, 0]), cache_dir=runs / "cache" if runs is not None else None)
+        label = f"{name} (trained)" if state is not None else name
+        rows[label] = strategy.binary_masks(images, generator(seed, "gallery"), instances).float()
+    return render_gallery(data.denormalise(images), rows, path, title=f"{data.name}: masks on test images (1 = hidden)")

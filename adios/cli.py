@@ -16,14 +16,14 @@ from rich.table import Table
 
 import masks
 from adios.compare import Comparison, run_comparison
-from adios.data import DATASETS
+from adios.data import DATASETS, DATASETS_WITH_INSTANCES
 from adios.encoders import ENCODERS
 from adios.errors import UserError, unknown_name
 from adios.objectives import OBJECTIVES
 from adios.reference import REFERENCES
 from adios.settings import PRESETS, RunSettings, preset
 
-DEFAULT_STRATEGIES = "none,random-patch"
+DEFAULT_STRATEGIES = "none,random-patch,ground-truth,adios-s"
 D = RunSettings()  # the quick preset's defaults, quoted in the help
 
 app = typer.Typer(
@@ -108,27 +108,28 @@ def validate(settings: RunSettings) -> None:
 # Options shared by `compare` and `train`. A default of None means "from the preset".
 PRESET_HELP = f"Settings preset: {', '.join(PRESETS)} (quick: minutes on a laptop CPU; paper: STL-10 96 px ResNet18, for GPUs)."
 Preset = Annotated[str, typer.Option("--preset", help=PRESET_HELP)]
-Dataset = Annotated[str | None, typer.Option(help=f"Dataset: {', '.join(DATASETS)}. [default: {D.dataset}]")]
+Dataset = Annotated[str | None, typer.Option(help=f"Dataset: {', '.join(DATASETS)}. \\[default: {D.dataset}]")]
 DataDir = Annotated[Path | None, typer.Option(help="Folder holding a real dataset (cifar10, cifar100, stl10, imagefolder).")]
-ImageSize = Annotated[int | None, typer.Option(help=f"Image side in pixels. [default: {D.image_size}]")]
-NTrain = Annotated[int | None, typer.Option(help=f"Training images to use (the first N). [default: {D.n_train}]")]
-NTest = Annotated[int | None, typer.Option(help=f"Test images to use (the first N). [default: {D.n_test}]")]
-Epochs = Annotated[int | None, typer.Option(help=f"Training epochs. [default: {D.epochs}]")]
-BatchSize = Annotated[int | None, typer.Option(help=f"Batch size. [default: {D.batch_size}]")]
-Optimizer = Annotated[str | None, typer.Option(help=f"Optimiser: adamw, sgd or lars. [default: {D.optimizer}]")]
-Lr = Annotated[float | None, typer.Option(help=f"Peak learning rate (linear warmup, then cosine decay). [default: {D.lr}]")]
-WeightDecay = Annotated[float | None, typer.Option(help=f"Weight decay. [default: {D.weight_decay}]")]
-Temperature = Annotated[float | None, typer.Option(help=f"SimCLR temperature. [default: {D.temperature}]")]
+ImageSize = Annotated[int | None, typer.Option(help=f"Image side in pixels. \\[default: {D.image_size}]")]
+NTrain = Annotated[int | None, typer.Option(help=f"Training images to use (the first N). \\[default: {D.n_train}]")]
+NTest = Annotated[int | None, typer.Option(help=f"Test images to use (the first N). \\[default: {D.n_test}]")]
+Epochs = Annotated[int | None, typer.Option(help=f"Training epochs. \\[default: {D.epochs}]")]
+BatchSize = Annotated[int | None, typer.Option(help=f"Batch size. \\[default: {D.batch_size}]")]
+Optimizer = Annotated[str | None, typer.Option(help=f"Optimiser: adamw, sgd or lars. \\[default: {D.optimizer}]")]
+Lr = Annotated[float | None, typer.Option(help=f"Peak learning rate (linear warmup, then cosine decay). \\[default: {D.lr}]")]
+WeightDecay = Annotated[float | None, typer.Option(help=f"Weight decay. \\[default: {D.weight_decay}]")]
+Temperature = Annotated[float | None, typer.Option(help=f"SimCLR temperature. \\[default: {D.temperature}]")]
 CropScale = Annotated[
-    tuple[float, float] | None, typer.Option(help=f"RandomResizedCrop area range. [default: {D.crop_scale[0]} {D.crop_scale[1]}]")
+    tuple[float, float] | None,
+    typer.Option(help=f"RandomResizedCrop area range. \\[default: {D.crop_scale[0]} {D.crop_scale[1]}]"),
 ]
 Jitter = Annotated[
     float | None,
-    typer.Option(help=f"Colour-jitter strength s (brightness, contrast, saturation s; hue s/4). [default: {D.jitter}]"),
+    typer.Option(help=f"Colour-jitter strength s (brightness, contrast, saturation s; hue s/4). \\[default: {D.jitter}]"),
 ]
-Precision = Annotated[str | None, typer.Option(help=f"bf16 (autocast) or fp32. [default: {D.precision}]")]
+Precision = Annotated[str | None, typer.Option(help=f"bf16 (autocast) or fp32. \\[default: {D.precision}]")]
 CellSize = Annotated[
-    int | None, typer.Option(help="Cell side in pixels for patch and visual-word strategies. [default: per strategy]")
+    int | None, typer.Option(help="Cell side in pixels for patch and visual-word strategies. \\[default: per strategy]")
 ]
 Mode = Annotated[str | None, typer.Option(help="context-encoder mode: center, random-block or random-region.")]
 SiftWords = Annotated[int | None, typer.Option(help="sift-bovw codebook size k (64-256).")]
@@ -137,6 +138,7 @@ MaskChannels = Annotated[int | None, typer.Option(help="ADIOS: base channels c o
 AlphaSparsity = Annotated[float | None, typer.Option(help="ADIOS: weight of the sparsity penalty.")]
 MaskLr = Annotated[float | None, typer.Option(help="ADIOS: learning rate of the occlusion model.")]
 MaskNorm = Annotated[str | None, typer.Option(help="ADIOS: UNet norm, gn, in or no.")]
+MaskOptimizer = Annotated[str | None, typer.Option(help="ADIOS: optimiser of the occlusion model, adamw, sgd or lars.")]
 Out = Annotated[Path, typer.Option(help="Results folder; finished runs in it are reused, interrupted ones resumed.")]
 Device = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")]
 CheckpointEvery = Annotated[int, typer.Option(help="Save a resumable checkpoint every N training steps.")]
@@ -154,8 +156,19 @@ MASK_FLAGS = (
     "alpha_sparsity",
     "mask_lr",
     "mask_norm",
+    "mask_optimizer",
 )
 MASK_OPTION_NAMES = {"sift_words": "words"}  # flag -> strategy constructor keyword, where they differ
+
+
+def parse_area(text: str | None) -> float | None:
+    """A --match-area value: a fraction, or 'off' (None here; the caller drops the preset's area)."""
+    if text is None or text.strip() == "off":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"--match-area takes a fraction in [0, 1] or 'off', got '{text}'") from None
 
 
 def settings_from_flags(preset_name: str, flags: dict[str, Any]) -> RunSettings:
@@ -232,7 +245,8 @@ def run_and_print(comparison: Comparison, out: Path, device: str, checkpoint_eve
             on_run_end=progress.end,
         )
     base = comparison.base
-    matched = f" · areas matched at {comparison.match_area}" if comparison.match_area is not None else " · areas not matched"
+    area = comparison.matched_area
+    matched = f" · static masks at {area:g} of the image" if area is not None else " · areas not matched"
     title = (
         f"{base.dataset} · {', '.join(comparison.objectives)} · {', '.join(comparison.encoders)} · {base.epochs} epochs{matched}"
     )
@@ -249,8 +263,9 @@ def run_and_print(comparison: Comparison, out: Path, device: str, checkpoint_eve
 @user_errors
 def compare(
     strategies: Annotated[
-        str, typer.Option(help="Comma list of mask strategies, or 'all'. See `adios list`.")
-    ] = DEFAULT_STRATEGIES,
+        str | None,
+        typer.Option(help=f"Comma list of mask strategies, or 'all'. See `adios list`. \\[default: {DEFAULT_STRATEGIES}]"),
+    ] = None,
     dataset: Dataset = None,
     encoder: Annotated[
         str, typer.Option("--encoder", "--encoders", help=f"Comma list of encoders: {', '.join(ENCODERS)}.")
@@ -268,7 +283,10 @@ def compare(
     ] = "random-init",
     baseline: Annotated[str, typer.Option(help="The strategy every other one is compared with (paired by seed).")] = "none",
     match_area: Annotated[
-        float | None, typer.Option(help="Set the target hidden fraction of every static strategy to F.")
+        str | None,
+        typer.Option(
+            help="Target hidden fraction F of every static strategy, or 'off' for each one's own default. \\[default: preset's, 0.25]"
+        ),
     ] = None,
     out: Out = Path("runs/compare"),
     data_dir: DataDir = None,
@@ -292,6 +310,7 @@ def compare(
     alpha_sparsity: AlphaSparsity = None,
     mask_lr: MaskLr = None,
     mask_norm: MaskNorm = None,
+    mask_optimizer: MaskOptimizer = None,
     device: Device = "auto",
     checkpoint_every: CheckpointEvery = 20,
 ) -> None:
@@ -311,10 +330,14 @@ def compare(
 
       adios compare --dataset cifar10 --data-dir ~/data --reference random-init,supervised
     """
-    base = settings_from_flags(preset_name, {**locals(), "mask_area": match_area})
+    base = settings_from_flags(preset_name, {**locals(), "mask_area": parse_area(match_area)})
+    if match_area is not None and match_area.strip() == "off":
+        base = base.replace(mask_options={k: v for k, v in base.mask_options.items() if k != "mask_area"})
     if seeds < 1:
         raise UserError(f"--seeds must be >= 1, got {seeds}")
-    chosen = split_names(strategies, "strategy", masks.names())
+    chosen = split_names(strategies or DEFAULT_STRATEGIES, "strategy", masks.names())
+    if strategies is None and base.dataset not in DATASETS_WITH_INSTANCES:  # the oracle row needs object maps
+        chosen = [name for name in chosen if not masks.get(name).needs_instances]
     if baseline not in masks.names():
         raise unknown_name("baseline strategy", baseline, masks.names())
     comparison = Comparison(
@@ -326,7 +349,6 @@ def compare(
         references=[] if reference.strip() == "none" else split_names(reference, "reference row", list(REFERENCES)),
         baseline=baseline,
         preset=preset_name,
-        match_area=match_area,
     )
     run_and_print(comparison, out, device, checkpoint_every)
 
@@ -363,6 +385,7 @@ def train(
     alpha_sparsity: AlphaSparsity = None,
     mask_lr: MaskLr = None,
     mask_norm: MaskNorm = None,
+    mask_optimizer: MaskOptimizer = None,
     device: Device = "auto",
     checkpoint_every: CheckpointEvery = 20,
 ) -> None:
@@ -394,7 +417,7 @@ def train(
 def report(
     folder: Annotated[Path, typer.Argument(help="A results folder written by `adios compare --out`.")],
     format: Annotated[str, typer.Option("--format", help="How to print the table: table, markdown, csv or json.")] = "table",
-    baseline: Annotated[str | None, typer.Option(help="Compare against this strategy. [default: the comparison's]")] = None,
+    baseline: Annotated[str | None, typer.Option(help="Compare against this strategy. \\[default: the comparison's]")] = None,
 ) -> None:
     """Rebuild the table, report.md and figures of a results folder, without training.
 

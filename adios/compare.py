@@ -28,7 +28,11 @@ class Comparison:
     references: list[str] = field(default_factory=lambda: ["random-init"])
     baseline: str = "none"
     preset: str = "quick"
-    match_area: float | None = None
+
+    @property
+    def matched_area(self) -> float | None:
+        """The hidden fraction every static strategy targets, when areas are matched."""
+        return self.base.mask_options.get("mask_area")
 
     def info(self) -> dict[str, Any]:
         """What ``comparison.json`` records: the effective base settings and the grid."""
@@ -41,7 +45,7 @@ class Comparison:
             "references": self.references,
             "baseline": self.baseline,
             "preset": self.preset,
-            "match_area": self.match_area,
+            "match_area": self.matched_area,
         }
 
     def grid(self) -> list[RunSettings]:

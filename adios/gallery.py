@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from masks.gallery import render_gallery
 
 import masks
 from adios.data import ImageDataset
 from adios.errors import UserError
 from adios.seeding import generator, global_seed
+from masks.gallery import render_gallery
 
 
 def trained_state(runs: Path, strategy: str) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None] | None:
@@ -23,6 +23,15 @@ def trained_state(runs: Path, strategy: str) -> tuple[dict[str, Any], dict[str, 
             options = json.loads(settings.read_text()).get("mask_options", {})
             return options, torch.load(model, weights_only=True, map_location="cpu").get("strategy")
     return None
+
+
+def masks_to_show(strategy, images: torch.Tensor, g: torch.Generator, instances: torch.Tensor | None) -> torch.Tensor:
+    """Hard masks (B, K, H, W) to draw: a learned strategy's argmax partition of all its N slots
+    (colour-coded in the gallery), a static strategy's masks."""
+    if masks.is_learned(strategy):
+        slots = strategy.propose(images)
+        return torch.nn.functional.one_hot(slots.argmax(1), slots.shape[1]).permute(0, 3, 1, 2).float()
+    return strategy.binary_masks(images, g, instances).float()
 
 
 @torch.no_grad()
@@ -36,7 +45,10 @@ def strategy_gallery(
     options: dict[str, Any] | None = None,
     runs: Path | None = None,
 ) -> Path:
-    """Render the masks of each strategy on the first ``n`` test images into a PNG at ``path``."""
+    """Render the masks of each strategy on the first ``n`` test images into a PNG at ``path``.
+
+    With ``runs`` (a results folder), learned strategies use the weights of their first finished run there.
+    """
     images = data.normalise(data.test_images[:n])
     instances = None if data.test_instances is None else data.test_instances[:n].long()
     rows = {}
@@ -55,6 +67,6 @@ def strategy_gallery(
         if isinstance(strategy, torch.nn.Module):
             strategy.eval()
         strategy.fit(data.normalise(data.train_images[:2000, 0]), cache_dir=runs / "cache" if runs is not None else None)
-        label = f"{name} (trained)" if state is not None else name
-        rows[label] = strategy.binary_masks(images, generator(seed, "gallery"), instances).float()
+        label = f"{name} ({'trained' if state is not None else 'untrained'}, all slots)" if masks.is_learned(strategy) else name
+        rows[label] = masks_to_show(strategy, images, generator(seed, "gallery"), instances)
     return render_gallery(data.denormalise(images), rows, path, title=f"{data.name}: masks on test images (1 = hidden)")

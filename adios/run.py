@@ -110,7 +110,7 @@ def probe(encoder: torch.nn.Module, data: ImageDataset, precision: str) -> dict[
     features = lambda images: extract_features(encoder, data.normalise(images), autocast=autocast).numpy()  # noqa: E731
     train_x, test_x = features(data.train_images[:, 0]), features(data.test_images)
     train_y, test_y = data.train_labels.numpy(), data.test_labels.numpy()
-    occluded_images, occluded_fraction = occlude(data.test_images)
+    occluded_images, occluded_fraction = occlude(data.test_images, fill=data.mean)
     linear = fit_linear_probe(train_x, train_y)
     return {
         "linear_acc": float(linear.score(test_x, test_y)),
@@ -135,7 +135,7 @@ def measure_masks(strategy, data: ImageDataset, seed: int, device: torch.device)
     soft = strategy(images, generator(seed, "mask-metrics", device=device), instances)
     hard = strategy.binary_masks(images, generator(seed, "mask-metrics", device=device), instances)
     stats = mask_statistics(soft.float(), hard)
-    if instances is not None:
+    if instances is not None and bool(hard.any()):  # a strategy that hides nothing has no segments to compare
         partition = strategy.propose(images).argmax(1) if masks.is_learned(strategy) else partition_from_masks(hard)
         stats.update(mask_agreement(partition.cpu(), instances.cpu()))
     return stats

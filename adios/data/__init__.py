@@ -20,6 +20,9 @@ DATASETS: dict[str, str] = {
     "imagefolder": "local folder: DIR/train/<class>/, DIR/test/<class>/",
 }
 
+#: The datasets whose images come with instance maps (for ground-truth masks and mask-object agreement).
+DATASETS_WITH_INSTANCES = frozenset({"shapes"})
+
 _LOADERS: dict[str, Callable[[Path | None, int], ImageDataset]] = {
     "cifar10": load_cifar10,
     "cifar100": load_cifar100,
@@ -42,4 +45,4 @@ def load_dataset(
     return data.subset(n_train, n_test)
 
 
-__all__ = ["DATASETS", "ImageDataset", "load_dataset"]
+__all__ = ["DATASETS", "DATASETS_WITH_INSTANCES", "ImageDataset", "load_dataset"]

@@ -231,7 +231,7 @@ def print_settings(settings: RunSettings, extra: dict[str, Any]) -> None:
 
 def run_and_print(comparison: Comparison, out: Path, device: str, checkpoint_every: int) -> list[dict[str, Any]]:
     """Run a comparison with progress bars, then print its table."""
-    from adios.report import results_table
+    from adios.report import comparison_title, results_table
 
     print_settings(comparison.base, {"preset": comparison.preset, "out": str(out), "threads": torch.get_num_threads()})
     with RunProgress(len(comparison.grid())) as progress:
@@ -244,13 +244,7 @@ def run_and_print(comparison: Comparison, out: Path, device: str, checkpoint_eve
             on_step=progress.step,
             on_run_end=progress.end,
         )
-    base = comparison.base
-    area = comparison.matched_area
-    matched = f" · static masks at {area:g} of the image" if area is not None else " · areas not matched"
-    title = (
-        f"{base.dataset} · {', '.join(comparison.objectives)} · {', '.join(comparison.encoders)} · {base.epochs} epochs{matched}"
-    )
-    console.print(results_table(records, title=title, baseline=comparison.baseline))
+    console.print(results_table(records, title=comparison_title(comparison.info()), baseline=comparison.baseline))
     console.print(
         f"results, report and figures: {out}/ (report.md, results.json, results.csv, summary.csv)",
         highlight=False,
@@ -428,7 +422,7 @@ def report(
       adios report runs/compare --format markdown > table.md
     """
     from adios.outputs import load_records, rebuild_outputs
-    from adios.report import markdown_table, results_table, summary_csv
+    from adios.report import comparison_title, markdown_table, results_table, summary_csv
 
     if not (folder / "results.json").exists():
         raise UserError(f"{folder} has no results.json: pass a folder written by `adios compare --out DIR`")
@@ -442,7 +436,7 @@ def report(
     baseline = baseline or info.get("baseline", "none")
     rebuild_outputs(folder, records, info, baseline)
     if format == "table":
-        console.print(results_table(records, title=f"{folder}", baseline=baseline))
+        console.print(results_table(records, title=comparison_title(info) if info else str(folder), baseline=baseline))
     elif format == "markdown":
         sys.stdout.write(markdown_table(records, baseline) + "\n")
     elif format == "csv":

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -61,25 +62,28 @@ def accuracy_figure(records: list[dict[str, Any]], path: Path, baseline: str = "
 
 
 def compute_figure(records: list[dict[str, Any]], path: Path, baseline: str = "none") -> Path:
-    """Linear accuracy (mean ± std over seeds) against mean wall time per run (log x), one point per strategy."""
+    """Linear accuracy (mean ± std over seeds) against mean wall time per run, one point per strategy."""
     summaries = [s for s in summarise(records, baseline) if s.values("wall_seconds") and s.strategy != "random-init"]
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for s in summaries:
+    fig, ax = plt.subplots(figsize=(6.8, 4.4))
+    times = []
+    for j, s in enumerate(summaries):
         t, (acc, acc_std) = s.stat("wall_seconds")[0], s.stat("linear_acc")
-        ax.errorbar(t, acc, yerr=acc_std, fmt="o", capsize=2)
+        times.append(t)
         passes = s.stat("passes_per_image")[0]
-        ax.annotate(
-            f"{_label(s, summaries)} ({passes:.0f} passes/img)", (t, acc), textcoords="offset points", xytext=(5, 4), fontsize=8
-        )
+        label = f"{_label(s, summaries)} ({passes:.0f} passes/img)"
+        ax.errorbar(t, acc, yerr=acc_std, fmt="o", capsize=3, color=f"C{j}", label=label)
     reference = [r for r in records if r["strategy"] == "random-init"]
     if reference:
         ax.axhline(np.mean([r["linear_acc"] for r in reference]), color="grey", linestyle="--", linewidth=1, label="random-init")
-        ax.legend(frameon=False, loc="lower right")
-    ax.set_xscale("log")
-    ax.set_xlabel("wall time per run (s, log scale)")
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if times and max(times) > 10 * min(times):
+        ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.margins(x=0.1, y=0.15)
+    ax.set_xlabel("wall time per run (s)")
     ax.set_ylabel("linear probe accuracy")
     ax.grid(alpha=0.3)
-    ax.set_title("Accuracy vs compute")
+    ax.set_title("Accuracy vs compute (mean ± std over seeds)")
     return _save(fig, path)
 
 

@@ -22,7 +22,7 @@ from eval.stats import PairedDifference, mean_std, paired_difference
 REFERENCES = ("random-init", "supervised")
 
 #: (record key, column label, higher is better) of the accuracy metrics.
-ACCURACY = [("linear_acc", "linear"), ("knn_acc", "kNN k=20"), ("occluded_linear_acc", "occluded")]
+ACCURACY = [("linear_acc", "linear"), ("knn_acc", "kNN"), ("occluded_linear_acc", "occluded")]
 #: Metrics that get a paired difference against the baseline.
 DELTA_METRICS = ["linear_acc", "knn_acc", "occluded_linear_acc"]
 SUMMARY_METRICS = [
@@ -119,19 +119,21 @@ def _columns(summaries: list[Summary], baseline: str) -> tuple[list[str], list[l
     show_objective = len({s.objective for s in trained}) > 1
     show_encoder = len({s.encoder for s in summaries}) > 1
     has_agreement = any(s.values("best_iou") for s in summaries)
-    header = ["strategy"] + (["objective"] if show_objective else []) + (["encoder"] if show_encoder else []) + ["seeds"]
-    header += ["linear", f"Δ linear vs {baseline}", "kNN k=20", f"Δ kNN vs {baseline}", "occluded"]
-    header += ["hidden", "pieces"] + (["object IoU"] if has_agreement else []) + ["passes/img", "mask time", "wall time", "cost"]
+    show_seeds = len({len(s.records) for s in summaries}) > 1
+    header = ["strategy"] + (["objective"] if show_objective else []) + (["encoder"] if show_encoder else [])
+    header += (["seeds"] if show_seeds else []) + ["linear", "Δ linear", "kNN", "Δ kNN", "occluded", "Δ occluded"]
+    header += ["hidden", "pieces"] + (["object IoU"] if has_agreement else []) + ["passes", "mask time", "wall time", "cost"]
     rows, best = [], {}
     for s in summaries:
         n = len(s.records)
-        cells = [s.strategy] + ([s.objective] if show_objective else []) + ([s.encoder] if show_encoder else []) + [str(n)]
-        cells += [
+        cells = [s.strategy] + ([s.objective] if show_objective else []) + ([s.encoder] if show_encoder else [])
+        cells += ([str(n)] if show_seeds else []) + [
             fmt(*s.stat("linear_acc"), n),
             fmt_delta(s.deltas.get("linear_acc")),
             fmt(*s.stat("knn_acc"), n),
             fmt_delta(s.deltas.get("knn_acc")),
             fmt(*s.stat("occluded_linear_acc"), len(s.values("occluded_linear_acc"))),
+            fmt_delta(s.deltas.get("occluded_linear_acc")),
             fmt(*s.stat("mask_area"), len(s.values("mask_area")), 2),
             fmt(*s.stat("mask_components"), len(s.values("mask_components")), 1),
         ]
@@ -152,14 +154,24 @@ def _columns(summaries: list[Summary], baseline: str) -> tuple[list[str], list[l
     return header, rows, best
 
 
+def comparison_title(info: dict[str, Any]) -> str:
+    """``shapes · simclr · resnet-tiny · 10 epochs · 3 seeds · static masks at 0.25 of the image``."""
+    base, seeds, area = info["base"], len(info["seeds"]), info.get("match_area")
+    matched = f"static masks at {area:g} of the image" if area is not None else "areas not matched"
+    parts = [base["dataset"], ", ".join(info["objectives"]), ", ".join(info["encoders"]), f"{base['epochs']} epochs"]
+    return " · ".join([*parts, f"{seeds} seed{'s' if seeds > 1 else ''}", matched])
+
+
 def results_table(records: list[dict[str, Any]], title: str = "adios compare", baseline: str = "none") -> Table:
     """The rich table printed by ``adios compare`` and ``adios report``."""
     summaries = summarise(records, baseline)
     header, rows, best = _columns(summaries, baseline)
     caption = (
         f"mean ± std over seeds · Δ: paired difference vs {baseline} by seed, ± half-width of the 95% t interval, "
-        "* = interval excludes 0 (one seed: no interval) · best strategy per accuracy column in bold · "
-        "occluded: clean linear probe on test images with held-out occluders · cost: wall time relative to the baseline"
+        "* = interval excludes 0 (one seed: no interval) · best strategy per accuracy column in bold · kNN: k = 20 · "
+        "occluded: the clean linear probe on test images with held-out occluders · hidden: mean hidden fraction · "
+        "pieces: connected components per mask · passes: encoder passes per image per step · "
+        f"cost: wall time relative to {baseline}"
     )
     table = Table(
         title=title, caption=caption, header_style="bold", title_style="bold", box=box.SIMPLE_HEAD, caption_justify="left"

@@ -19,11 +19,9 @@ is hidden.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -55,25 +53,6 @@ def cell_patches(images: Tensor, cell: int) -> Tensor:
         gray = F.pad(gray, (0, gw * cell - w, 0, gh * cell - h), mode="replicate")
     cells = gray.unfold(2, cell, cell).unfold(3, cell, cell)  # (B, 1, gh, gw, cell, cell)
     return cells.reshape(b * gh * gw, 1, cell, cell)
-
-
-@contextlib.contextmanager
-def one_cpu_thread(device: torch.device) -> Iterator[None]:
-    """On the CPU, run torch on one thread inside the block (restored after).
-
-    kornia's SIFT is about a hundred small element-wise operations and convolutions: on the CPU
-    they gain little from threads and stall when the cores are busy (seen on a shared 2-core
-    machine: 25 ms on one thread against over 1 s on two, for the 4096 cells of 256 images at 32 px).
-    """
-    threads = torch.get_num_threads()
-    if device.type != "cpu" or threads == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _atomic_save(path: Path, array: np.ndarray) -> None:
@@ -124,7 +103,7 @@ class SiftBoVW(MaskStrategy):
         key = (cell, str(images.device))
         if key not in self._sift:
             self._sift[key] = SIFTDescriptor(patch_size=cell).to(images.device)
-        with torch.no_grad(), torch.autocast(images.device.type, enabled=False), one_cpu_thread(images.device):
+        with torch.no_grad(), torch.autocast(images.device.type, enabled=False):
             return self._sift[key](cell_patches(images, cell))
 
     def assign(self, images: Tensor) -> Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -28,3 +29,15 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def stl10_dir(tmp_path):
+    """A folder holding a tiny STL-10 in its binary format (16 train and 16 test images, 96 px)."""
+    folder = tmp_path / "data" / "stl10_binary"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        rng.integers(0, 256, (16, 3, 96, 96), dtype=np.uint8).transpose(0, 1, 3, 2).tofile(folder / f"{split}_X.bin")
+        (np.arange(16) % 10 + 1).astype(np.uint8).tofile(folder / f"{split}_y.bin")
+    return folder.parent

@@ -89,3 +89,60 @@ def test_list_shows_every_registry():
     assert result.exit_code == 0
     for name in ("random-patch", "resnet-tiny", "simclr", "byol", "simsiam", "shapes", "digits", "quick", "random-init"):
         assert name in result.output
+
+
+def test_match_area_off_restores_each_strategy_default(tmp_path):
+    result = runner.invoke(
+        app,
+        ["compare", "--strategies", "random-patch", "--reference", "none", "--match-area", "off", "--out", str(tmp_path), *TINY],
+    )
+    assert result.exit_code == 0, result.output
+    (record,) = json.loads((tmp_path / "results.json").read_text())
+    assert abs(record["mask_area"] - 0.5) < 0.05 and "areas not matched" in result.output
+
+
+def test_default_strategies_skip_the_oracle_without_instance_maps(tmp_path):
+    result = runner.invoke(app, ["compare", "--dataset", "digits", "--reference", "none", "--out", str(tmp_path), *TINY])
+    assert result.exit_code == 0, result.output
+    strategies = [r["strategy"] for r in json.loads((tmp_path / "results.json").read_text())]
+    assert strategies == ["none", "random-patch", "adios-s"]
+    explicit = runner.invoke(
+        app, ["compare", "--dataset", "digits", "--strategies", "ground-truth", "--out", str(tmp_path / "x"), *TINY]
+    )
+    assert explicit.exit_code == 2 and "needs instance maps" in explicit.output
+
+
+def test_supervised_reference_row(tmp_path):
+    result = runner.invoke(
+        app, ["compare", "--strategies", "none", "--reference", "random-init,supervised", "--out", str(tmp_path), *TINY]
+    )
+    assert result.exit_code == 0, result.output
+    records = {r["strategy"]: r for r in json.loads((tmp_path / "results.json").read_text())}
+    assert set(records) == {"random-init", "supervised", "none"}
+    assert records["supervised"]["steps"] == 2 and records["supervised"]["mask_area"] is None
+
+
+def test_paper_preset_runs_on_stl10_files(tmp_path, stl10_dir):
+    args = ["--preset", "paper", "--data-dir", str(stl10_dir), "--encoder", "resnet-tiny", "--epochs", "1"]
+    args += ["--batch-size", "8", "--strategies", "none,adios-s", "--reference", "none", "--out", str(tmp_path / "out")]
+    result = runner.invoke(app, ["compare", *args])
+    assert result.exit_code == 0, result.output
+    records = json.loads((tmp_path / "out" / "results.json").read_text())
+    adios_s = next(r for r in records if r["strategy"] == "adios-s")
+    assert adios_s["dataset"] == "stl10"
+    assert {k: adios_s["mask_options"][k] for k in ("n_masks", "mask_channels", "mask_optimizer")} == {
+        "n_masks": 6,
+        "mask_channels": 64,
+        "mask_optimizer": "lars",
+    }
+    settings = json.loads((tmp_path / "out" / "comparison.json").read_text())["base"]
+    assert settings["image_size"] == 96 and settings["optimizer"] == "lars" and settings["epochs"] == 1
+
+
+def test_masks_gallery_command(tmp_path):
+    out = tmp_path / "g.png"
+    result = runner.invoke(app, ["masks", "--strategies", "none,random-patch,adios-s", "--n", "3", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = runner.invoke(app, ["masks", "--strategies", "nope", "--out", str(out)])
+    assert bad.exit_code == 2 and "unknown strategy 'nope'" in bad.output

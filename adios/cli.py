@@ -491,7 +491,7 @@ def _first_line(obj: object) -> str:
 def list_things() -> None:
     """Show the registered strategies, encoders, objectives, datasets and presets."""
     for title, items in [
-        ("strategies", {name: _first_line(sys.modules[masks.get(name).__module__]) for name in masks.names()}),
+        ("strategies", {name: _first_line(masks.get(name)) for name in masks.names()}),
         ("encoders", {name: _first_line(fn) for name, fn in ENCODERS.items()}),
         ("objectives", {name: _first_line(sys.modules[cls.__module__]) for name, cls in OBJECTIVES.items()}),
         ("datasets", DATASETS),

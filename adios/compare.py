@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import masks
 from adios.data import load_dataset
-from adios.gallery import strategy_gallery
+from adios.gallery import gallery_renderer
 from adios.outputs import write_outputs
 from adios.run import execute_run, pick_device
 from adios.settings import RunSettings
@@ -87,10 +86,6 @@ def run_comparison(
         records.append(record)
         if on_run_end:
             on_run_end(index, len(grid), settings, record, status)
-    shown = [s for s in comparison.strategies if not masks.get(s).needs_instances or data.has_instances]
-
-    def gallery(path: Path) -> None:
-        strategy_gallery(data, shown, path, seed=comparison.seeds[0], options=base.mask_options, runs=out)
-
+    gallery = gallery_renderer(data, comparison.strategies, comparison.seeds[0], base.mask_options, out)
     write_outputs(out, records, comparison.info(), baseline=comparison.baseline, gallery=gallery)
     return records

@@ -70,3 +70,13 @@ def strategy_gallery(
         label = f"{name} ({'trained' if state is not None else 'untrained'}, all slots)" if masks.is_learned(strategy) else name
         rows[label] = masks_to_show(strategy, images, generator(seed, "gallery"), instances)
     return render_gallery(data.denormalise(images), rows, path, title=f"{data.name}: masks on test images (1 = hidden)")
+
+
+def gallery_renderer(data: ImageDataset, strategies: list[str], seed: int, options: dict[str, Any] | None, runs: Path):
+    """A callable ``(path) -> None`` drawing the gallery of a comparison's strategies (those the data can mask)."""
+    shown = [s for s in strategies if s in masks.names() and (not masks.get(s).needs_instances or data.has_instances)]
+
+    def render(path: Path) -> None:
+        strategy_gallery(data, shown, path, seed=seed, options=options, runs=runs)
+
+    return render

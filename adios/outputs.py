@@ -130,7 +130,7 @@ def rebuild_outputs(out: Path, records: list[dict[str, Any]], info: dict[str, An
     """
     from adios.data import load_dataset
     from adios.errors import UserError
-    from adios.gallery import strategy_gallery
+    from adios.gallery import gallery_renderer
 
     base = info.get("base", {})
     strategies = [s for s in info.get("strategies", []) if s not in ("random-init", "supervised")]
@@ -140,16 +140,7 @@ def rebuild_outputs(out: Path, records: list[dict[str, Any]], info: dict[str, An
             data = load_dataset(
                 base["dataset"], base.get("data_dir"), base["image_size"], base.get("n_train"), base.get("n_test")
             )
-        except UserError:
-            data = None
-        if data is not None:
-            import masks
-
-            shown = [s for s in strategies if s in masks.names() and (not masks.get(s).needs_instances or data.has_instances)]
-
-            def gallery(path: Path) -> None:
-                strategy_gallery(
-                    data, shown, path, seed=(info.get("seeds") or [0])[0], options=base.get("mask_options"), runs=out
-                )
-
+            gallery = gallery_renderer(data, strategies, (info.get("seeds") or [0])[0], base.get("mask_options"), out)
+        except UserError:  # the data folder moved: keep the gallery that is there
+            gallery = None
     write_outputs(out, records, info, baseline, gallery=gallery)

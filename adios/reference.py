@@ -46,9 +46,9 @@ def train_supervised(
         epoch, i = divmod(step, steps_per_epoch)
         indices = batch_order(views.seed, epoch, n)[i * batch_size : (i + 1) * batch_size]
         t0 = time.perf_counter()
-        batch = views(step, indices)
+        batch = views(step, indices).to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-            loss = F.cross_entropy(model(batch.a.to(device)).float(), batch.labels.to(device))
+            loss = F.cross_entropy(model(batch.a).float(), batch.labels)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

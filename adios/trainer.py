@@ -12,6 +12,7 @@ strategies and a resumed run continues exactly.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,8 +49,9 @@ class TrainState:
     encoder_images: int = 0
 
 
+@functools.lru_cache(maxsize=4)
 def batch_order(seed: int, epoch: int, n: int) -> Tensor:
-    """The permutation of the training set for one epoch; the same for every strategy."""
+    """The permutation of the training set for one epoch; the same for every strategy (cached: do not modify)."""
     return torch.randperm(n, generator=generator(seed, "order", epoch))
 
 
@@ -185,11 +187,7 @@ def train(
             epoch, i = divmod(step, steps_per_epoch)
             indices = batch_order(views.seed, epoch, n)[i * batch_size : (i + 1) * batch_size]
             t0 = time.perf_counter()
-            batch = views(step, indices)
-            batch.a, batch.b = batch.a.to(device), batch.b.to(device)
-            for name in ("instances_a", "instances_b"):
-                if getattr(batch, name) is not None:
-                    setattr(batch, name, getattr(batch, name).to(device))
+            batch = views(step, indices).to(device)
             g = generator(views.seed, "masks", step, device=device)
             result = train_step(objective, strategy, batch, g, opt, mask_opt, autocast)
             sched.step()

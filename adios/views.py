@@ -41,6 +41,11 @@ class Views:
     instances_b: Tensor | None
     labels: Tensor
 
+    def to(self, device: torch.device) -> Views:
+        """The same views on ``device``."""
+        move = lambda t: None if t is None else t.to(device)  # noqa: E731
+        return Views(move(self.a), move(self.b), move(self.instances_a), move(self.instances_b), move(self.labels))
+
 
 class Augment:
     """One random view per image: crop + flip (applied to the instance map too), then colour and blur."""

@@ -91,7 +91,7 @@ def report_markdown(out: Path, records: list[dict[str, Any]], info: dict[str, An
         f"Mean ± std over seeds. Δ is the paired difference against `{baseline}` (same seed), ± the half-width of its 95% "
         "t interval; `*` marks intervals that exclude zero. kNN uses k = 20. `occluded` is the clean linear probe scored "
         "on test images covered by held-out occluders. `hidden` is the mean hidden fraction of the masks on test images, "
-        "`pieces` their connected components, `object IoU` the mean best-match IoU of the mask segments with the objects, "
+        "`pieces` their connected components, `empty/full` the share of masks that hide nothing or everything, `object IoU` the mean best-match IoU of the mask segments with the objects, "
         f"`passes` the encoder forward passes per training image per step, and `cost` the wall time relative to `{baseline}`.",
         "",
         "## Findings",

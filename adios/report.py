@@ -122,7 +122,11 @@ def _columns(summaries: list[Summary], baseline: str) -> tuple[list[str], list[l
     show_seeds = len({len(s.records) for s in summaries}) > 1
     header = ["strategy"] + (["objective"] if show_objective else []) + (["encoder"] if show_encoder else [])
     header += (["seeds"] if show_seeds else []) + ["linear", "Δ linear", "kNN", "Δ kNN", "occluded", "Δ occluded"]
-    header += ["hidden", "pieces"] + (["object IoU"] if has_agreement else []) + ["passes", "mask time", "wall time", "cost"]
+    header += (
+        ["hidden", "pieces", "empty/full"]
+        + (["object IoU"] if has_agreement else [])
+        + ["passes", "mask time", "wall time", "cost"]
+    )
     rows, best = [], {}
     for s in summaries:
         n = len(s.records)
@@ -136,6 +140,7 @@ def _columns(summaries: list[Summary], baseline: str) -> tuple[list[str], list[l
             fmt_delta(s.deltas.get("occluded_linear_acc")),
             fmt(*s.stat("mask_area"), len(s.values("mask_area")), 2),
             fmt(*s.stat("mask_components"), len(s.values("mask_components")), 1),
+            f"{s.stat('mask_empty')[0]:.0%}/{s.stat('mask_full')[0]:.0%}" if s.values("mask_empty") else "—",
         ]
         if has_agreement:
             cells.append(fmt(*s.stat("best_iou"), len(s.values("best_iou")), 2))
@@ -170,7 +175,8 @@ def results_table(records: list[dict[str, Any]], title: str = "adios compare", b
         f"mean ± std over seeds · Δ: paired difference vs {baseline} by seed, ± half-width of the 95% t interval, "
         "* = interval excludes 0 (one seed: no interval) · best strategy per accuracy column in bold · kNN: k = 20 · "
         "occluded: the clean linear probe on test images with held-out occluders · hidden: mean hidden fraction · "
-        "pieces: connected components per mask · passes: encoder passes per image per step · "
+        "pieces: connected components per mask · empty/full: masks that hide nothing / everything · "
+        "passes: encoder passes per image per step · "
         f"cost: wall time relative to {baseline}"
     )
     table = Table(

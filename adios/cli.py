@@ -48,6 +48,9 @@ def user_errors(command):
         except UserError as error:
             err_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted: finished runs are saved; run the same command again to resume", soft_wrap=True)
+            raise typer.Exit(130) from None
 
     return wrapper
 

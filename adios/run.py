@@ -43,7 +43,15 @@ def pick_device(name: str = "auto") -> torch.device:
     """``auto`` is CUDA when present, else the CPU."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"unknown device '{name}'; use auto, cpu or cuda (cuda:N for one GPU)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda, but torch sees no CUDA GPU here; use --device cpu (or auto)")
+    if device.type not in ("cpu", "cuda"):
+        raise UserError(f"device '{name}' is not supported; use auto, cpu or cuda")
+    return device
 
 
 def build_strategy(settings: RunSettings, data: ImageDataset):

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from adios.cli import app
@@ -26,14 +27,13 @@ def test_tiny_compare_writes_results(tmp_path):
 
 
 def test_same_command_twice_gives_the_same_numbers(tmp_path):
-    args = ["compare", "--strategies", "random-patch", "--reference", "none", *TINY]
+    args = ["compare", "--strategies", "random-patch,adios-s", "--reference", "none", *TINY]
     first = runner.invoke(app, [*args, "--out", str(tmp_path / "a")])
     second = runner.invoke(app, [*args, "--out", str(tmp_path / "b")])
     assert first.exit_code == 0 and second.exit_code == 0
-    a = json.loads((tmp_path / "a" / "results.json").read_text())[0]
-    b = json.loads((tmp_path / "b" / "results.json").read_text())[0]
-    for key in ("linear_acc", "knn_acc", "final_loss", "mask_area"):
-        assert a[key] == b[key]
+    for a, b in zip(*(json.loads((tmp_path / d / "results.json").read_text()) for d in "ab"), strict=True):
+        for key in ("linear_acc", "knn_acc", "final_loss", "mask_area", "best_iou"):
+            assert a[key] == b[key], (a["strategy"], key)
 
 
 @pytest.mark.parametrize(
@@ -59,6 +59,12 @@ def test_bad_values_are_one_line_errors(tmp_path, flag, value):
     result = runner.invoke(app, ["compare", flag, value, "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "error:" in result.output and flag.split("-")[-1] in result.output and "Traceback" not in result.output
+
+
+def test_unavailable_device_is_a_one_line_error(tmp_path):
+    for device, message in [("tpu", "device"), ("cuda", "no CUDA GPU")] if not torch.cuda.is_available() else [("tpu", "device")]:
+        result = runner.invoke(app, ["compare", "--strategies", "none", "--device", device, "--out", str(tmp_path), *TINY])
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
 
 
 def test_missing_data_folder_is_a_one_line_error(tmp_path):

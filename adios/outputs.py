@@ -133,7 +133,7 @@ def rebuild_outputs(out: Path, records: list[dict[str, Any]], info: dict[str, An
     from adios.gallery import gallery_renderer
 
     base = info.get("base", {})
-    strategies = [s for s in info.get("strategies", []) if s not in ("random-init", "supervised")]
+    strategies = info.get("strategies", [])  # the reference rows are listed apart, under "references"
     gallery = None
     if base and strategies:
         try:

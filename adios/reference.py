@@ -11,7 +11,7 @@ from torch import nn
 
 from adios.encoders import Encoder
 from adios.optim import make_optimizer
-from adios.trainer import TrainResult, TrainState, batch_order
+from adios.trainer import Schedule, TrainResult, TrainState
 from adios.views import PairedViews
 
 REFERENCES = ("random-init", "supervised")
@@ -36,17 +36,13 @@ def train_supervised(
     device = torch.device(device)
     head = nn.Linear(encoder.feature_dim, n_classes).to(device)
     model = nn.Sequential(encoder, head).train()
-    n = views.data.train_images.shape[0]
-    batch_size = min(batch_size, n)
-    steps_per_epoch = n // batch_size
-    total = epochs * steps_per_epoch
+    schedule = Schedule.of(views, batch_size, epochs)
+    total = schedule.total
     opt, sched = make_optimizer(optimizer, model.parameters(), lr, weight_decay, total, warmup)
     state = TrainState()
     for step in range(total):
-        epoch, i = divmod(step, steps_per_epoch)
-        indices = batch_order(views.seed, epoch, n)[i * batch_size : (i + 1) * batch_size]
         t0 = time.perf_counter()
-        batch = views(step, indices).to(device)
+        batch = views(step, schedule.indices(step)).to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
             loss = F.cross_entropy(model(batch.a).float(), batch.labels)
         opt.zero_grad(set_to_none=True)
@@ -59,4 +55,4 @@ def train_supervised(
         state.encoder_images += batch.a.shape[0]
         if on_step is not None:
             on_step(state.step, total, state.losses[-1])
-    return TrainResult(state=state, steps_per_epoch=steps_per_epoch, batch_size=batch_size)
+    return TrainResult(state=state, steps_per_epoch=schedule.steps_per_epoch, batch_size=schedule.batch_size)

@@ -17,9 +17,8 @@ from typing import Any
 from rich import box
 from rich.table import Table
 
+from adios.reference import REFERENCES
 from eval.stats import PairedDifference, mean_std, paired_difference
-
-REFERENCES = ("random-init", "supervised")
 
 #: (record key, column label, higher is better) of the accuracy metrics.
 ACCURACY = [("linear_acc", "linear"), ("knn_acc", "kNN"), ("occluded_linear_acc", "occluded")]

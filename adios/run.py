@@ -232,7 +232,7 @@ def execute_run(
         {
             "wall_seconds": train_seconds + fit_seconds + (time.perf_counter() - probe_start),
             "fit_seconds": fit_seconds,
-            "train_seconds": state.train_seconds if state else 0.0,
+            "train_seconds": train_seconds,
             "mask_seconds": state.mask_seconds if state else 0.0,
             "probe_seconds": probe_seconds,
             "passes_per_image": result.passes_per_image if result else 0.0,

@@ -55,6 +55,34 @@ def batch_order(seed: int, epoch: int, n: int) -> Tensor:
     return torch.randperm(n, generator=generator(seed, "order", epoch))
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """Which images each step trains on: a fresh permutation per epoch, the last partial batch dropped."""
+
+    seed: int
+    n: int
+    batch_size: int
+    epochs: int
+
+    @classmethod
+    def of(cls, views: PairedViews, batch_size: int, epochs: int) -> Schedule:
+        n = views.data.train_images.shape[0]
+        return cls(views.seed, n, min(batch_size, n), epochs)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.n // self.batch_size
+
+    @property
+    def total(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+    def indices(self, step: int) -> Tensor:
+        """The training-set indices of one step's batch."""
+        epoch, i = divmod(step, self.steps_per_epoch)
+        return batch_order(self.seed, epoch, self.n)[i * self.batch_size : (i + 1) * self.batch_size]
+
+
 def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
@@ -163,10 +191,8 @@ def train(
 ) -> TrainResult:
     """Train ``objective`` (and a learned ``strategy``) for ``epochs``; resume from ``checkpoint`` if it exists."""
     device = torch.device(device)
-    n = views.data.train_images.shape[0]
-    batch_size = min(batch_size, n)
-    steps_per_epoch = n // batch_size
-    total = epochs * steps_per_epoch
+    schedule = Schedule.of(views, batch_size, epochs)
+    total = schedule.total
     opt, sched = make_optimizer(optimizer, objective.parameters(), lr, weight_decay, total, warmup)
     mask_opt = mask_sched = None
     if is_learned(strategy):
@@ -184,10 +210,8 @@ def train(
     try:
         while state.step < total:
             step = state.step
-            epoch, i = divmod(step, steps_per_epoch)
-            indices = batch_order(views.seed, epoch, n)[i * batch_size : (i + 1) * batch_size]
             t0 = time.perf_counter()
-            batch = views(step, indices).to(device)
+            batch = views(step, schedule.indices(step)).to(device)
             g = generator(views.seed, "masks", step, device=device)
             result = train_step(objective, strategy, batch, g, opt, mask_opt, autocast)
             sched.step()
@@ -208,7 +232,7 @@ def train(
                 _save_checkpoint(checkpoint, state, objective, strategy, opt, sched, mask_opt, mask_sched)
     finally:
         counter.close()
-    return TrainResult(state=state, steps_per_epoch=steps_per_epoch, batch_size=batch_size)
+    return TrainResult(state=state, steps_per_epoch=schedule.steps_per_epoch, batch_size=schedule.batch_size)
 
 
 def _save_checkpoint(path, state, objective, strategy, opt, sched, mask_opt, mask_sched) -> None:

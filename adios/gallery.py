@@ -50,6 +50,8 @@ def strategy_gallery(
     With ``runs`` (a results folder), learned strategies use the weights of their first finished run there.
     """
     images = data.normalise(data.test_images[:n])
+    fit_images = data.normalise(data.train_images[:2000, 0])  # for strategies that learn data statistics
+    cache_dir = runs / "cache" if runs is not None else None
     instances = None if data.test_instances is None else data.test_instances[:n].long()
     rows = {}
     for name in names:
@@ -66,7 +68,7 @@ def strategy_gallery(
             strategy.load_state_dict(state)
         if isinstance(strategy, torch.nn.Module):
             strategy.eval()
-        strategy.fit(data.normalise(data.train_images[:2000, 0]), cache_dir=runs / "cache" if runs is not None else None)
+        strategy.fit(fit_images, cache_dir=cache_dir)
         label = f"{name} ({'trained' if state is not None else 'untrained'}, all slots)" if masks.is_learned(strategy) else name
         rows[label] = masks_to_show(strategy, images, generator(seed, "gallery"), instances)
     return render_gallery(data.denormalise(images), rows, path, title=f"{data.name}: masks on test images (1 = hidden)")

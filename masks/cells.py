@@ -81,3 +81,26 @@ def choose_groups(sizes: Tensor, target: float, generator: torch.Generator) -> T
     n_taken = pick_prefix(totals, target, generator, min_take=1 if target > 0 else 0)
     chosen_in_order = torch.arange(1, g + 1, device=sizes.device) <= n_taken[:, None]  # the first n_taken of the order
     return torch.zeros_like(present).scatter(1, order, chosen_in_order) & present
+
+
+def choose_labelled(labels: Tensor, n_groups: int, target: float, generator: torch.Generator) -> Tensor:
+    """:func:`choose_groups` for items that carry their group's label; returns which items are chosen.
+
+    ``labels`` (B, n) holds each item's group in [0, ``n_groups``). The groups' sizes are their item
+    counts. This draws the same random numbers as ``choose_groups(sizes, target, generator)`` and
+    chooses the same groups (exact ties in priority aside), but it sorts the n items rather than
+    all ``n_groups`` groups: cheaper when few of many groups occur in a row, as with visual words.
+    Returns (B, n) bool: the items of the chosen groups.
+    """
+    b, n = labels.shape
+    priority = torch.rand(b, n_groups, generator=generator, device=labels.device).gather(1, labels)
+    by_label = labels.argsort(dim=1, stable=True)  # then a stable sort by priority: items of one group stay together
+    order = by_label.gather(1, priority.gather(1, by_label).argsort(dim=1, stable=True))
+    ordered = labels.gather(1, order)
+    starts = torch.ones_like(ordered, dtype=torch.bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    group = starts.long().cumsum(1)  # 1-based rank of each item's group in the order
+    ends = torch.arange(1, n + 1, device=labels.device).expand(b, n)  # items up to and including this one
+    totals = labels.new_zeros(b, n + 1).scatter_reduce(1, group, ends, "amax").cummax(1).values  # items in the first j groups
+    n_taken = pick_prefix(totals, target, generator, min_take=1 if target > 0 else 0)
+    return torch.zeros_like(starts).scatter(1, order, group <= n_taken[:, None])

@@ -1,8 +1,9 @@
 """The shared helpers of the static strategies in masks/cells.py: rectangles, prefixes and groups."""
 
+import pytest
 import torch
 
-from masks.cells import cells_to_pixels, choose_groups, pick_prefix, rectangles
+from masks.cells import cells_to_pixels, choose_groups, choose_labelled, pick_prefix, rectangles
 
 
 def test_cells_to_pixels_expands_and_crops():
@@ -48,3 +49,13 @@ def test_choose_groups_takes_at_least_one_group():
     sizes = torch.tensor([[5.0, 0.0]]).expand(100, -1)
     assert choose_groups(sizes, 2.0, torch.Generator()).tolist() == [[True, False]] * 100
     assert not choose_groups(sizes, 0.0, torch.Generator()).any()
+
+
+@pytest.mark.parametrize("n_groups", [3, 128])
+@pytest.mark.parametrize("target", [0.0, 1.0, 6.4, 16.0, 40.0])
+def test_choose_labelled_chooses_what_choose_groups_chooses(n_groups, target):
+    labels = torch.randint(0, n_groups, (2000, 16), generator=torch.Generator().manual_seed(n_groups))
+    sizes = torch.zeros(2000, n_groups).scatter_add_(1, labels, torch.ones(2000, 16))
+    groups = choose_groups(sizes, target, torch.Generator().manual_seed(7))
+    items = choose_labelled(labels, n_groups, target, torch.Generator().manual_seed(7))
+    assert torch.equal(items, groups.gather(1, labels))

@@ -7,6 +7,7 @@ A run whose ``metrics.json`` exists is finished and is never redone.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -35,8 +36,18 @@ from masks.stats import mask_statistics
 MASK_METRIC_IMAGES = 512  # test images the mask statistics are measured on
 
 
+def run_key(settings: RunSettings) -> str:
+    """A short hash of every setting and of every option the strategy is built with, its defaults included.
+
+    So a strategy whose default changes (say, a codebook size) gets a new run, never a silent reuse.
+    """
+    options = {} if settings.strategy in REFERENCES else masks.effective_options(settings.strategy, settings.mask_options)
+    text = json.dumps({"settings": settings.to_dict(), "strategy_options": options}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def run_name(settings: RunSettings) -> str:
-    return f"{settings.strategy}-{settings.objective}-{settings.encoder}-s{settings.seed}-{settings.key()}"
+    return f"{settings.strategy}-{settings.objective}-{settings.encoder}-s{settings.seed}-{run_key(settings)}"
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -240,7 +251,7 @@ def execute_run(
             "final_loss": state.losses[-1] if state and state.losses else None,
             "losses": state.losses if state else [],
             "mask_losses": state.mask_losses if state else [],
-            "key": settings.key(),
+            "key": run_key(settings),
             "run": run_name(settings),
             "device": str(device),
             "torch": torch.__version__,
@@ -256,4 +267,4 @@ def execute_run(
     return record, status
 
 
-__all__ = ["REFERENCES", "execute_run", "run_name"]
+__all__ = ["REFERENCES", "execute_run", "run_key", "run_name"]

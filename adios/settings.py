@@ -7,7 +7,6 @@ given on the command line override it. The effective settings are saved next to 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,11 +61,6 @@ class RunSettings:
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in names}
         return cls(**values)
-
-    def key(self) -> str:
-        """A short hash of every setting: a changed setting gives a new key, never a silent reuse."""
-        text = json.dumps(self.to_dict(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 PRESETS: dict[str, dict[str, Any]] = {

@@ -2,7 +2,7 @@
 
 from masks.apply import apply_masks
 from masks.contract import LearnedStrategy, MaskStrategy, is_learned
-from masks.registry import UnknownStrategy, accepted_options, build, get, names, register
+from masks.registry import UnknownStrategy, accepted_options, build, effective_options, get, names, register
 
 __all__ = [
     "LearnedStrategy",
@@ -11,6 +11,7 @@ __all__ = [
     "accepted_options",
     "apply_masks",
     "build",
+    "effective_options",
     "get",
     "is_learned",
     "names",

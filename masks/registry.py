@@ -69,12 +69,15 @@ def accepted_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k in params and v is not None}
 
 
-def build(name: str, **options: Any) -> MaskStrategy | LearnedStrategy:
-    """Build a strategy, passing only the options its constructor accepts; records them in ``.options``."""
-    cls = get(name)
-    kwargs = accepted_options(name, options)
-    bound = inspect.signature(cls).bind_partial(**kwargs)
+def effective_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Every constructor option of the strategy as it would be built: ``options`` it takes, defaults for the rest."""
+    bound = inspect.signature(get(name)).bind_partial(**accepted_options(name, options))
     bound.apply_defaults()
-    strategy = cls(**kwargs)
-    strategy.options = dict(bound.arguments)
+    return dict(bound.arguments)
+
+
+def build(name: str, **options: Any) -> MaskStrategy | LearnedStrategy:
+    """Build a strategy, passing only the options its constructor accepts; records them all in ``.options``."""
+    strategy = get(name)(**accepted_options(name, options))
+    strategy.options = effective_options(name, options)
     return strategy

@@ -12,10 +12,11 @@ from typer.testing import CliRunner
 
 import masks
 from adios.cli import app
-from adios.run import build_models
+from adios.run import build_models, run_key
 from adios.settings import RunSettings
 from adios.trainer import train
 from adios.views import AugmentSettings, PairedViews
+from baselines.sift_bovw import SiftBoVW
 
 runner = CliRunner()
 TINY = ["--n-train", "64", "--n-test", "32", "--epochs", "1", "--batch-size", "32"]
@@ -79,11 +80,20 @@ def test_strategies_are_paired_by_seed(tiny_shapes):
 
 def test_run_key_changes_with_every_setting():
     base = RunSettings()
-    assert base.key() == RunSettings().key()
+    assert run_key(base) == run_key(RunSettings())
     changed = [base.replace(epochs=3), base.replace(lr=0.5), base.replace(seed=1), base.replace(mask_options={"mask_area": 0.3})]
-    keys = {base.key()} | {s.key() for s in changed}
+    keys = {run_key(base)} | {run_key(s) for s in changed}
     assert len(keys) == 5
-    assert RunSettings.from_dict(json.loads(json.dumps(base.to_dict()))).key() == base.key()
+    assert run_key(RunSettings.from_dict(json.loads(json.dumps(base.to_dict())))) == run_key(base)
+
+
+def test_run_key_changes_when_a_strategy_default_changes(monkeypatch):
+    settings = RunSettings(strategy="sift-bovw")
+    before = run_key(settings)
+    defaults = SiftBoVW.__init__.__defaults__  # (mask_area, words, cell_size, fit_images)
+    monkeypatch.setattr(SiftBoVW.__init__, "__defaults__", (defaults[0], defaults[1] * 2, *defaults[2:]))
+    assert run_key(settings) != before  # a new version's default: a new run, not the old one reused
+    assert run_key(settings.replace(strategy="random-init")) == run_key(RunSettings(strategy="random-init"))
 
 
 def test_results_folder_holds_every_file(tmp_path):

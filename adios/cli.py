@@ -135,7 +135,7 @@ CellSize = Annotated[
     int | None, typer.Option(help="Cell side in pixels for patch and visual-word strategies. \\[default: per strategy]")
 ]
 Mode = Annotated[str | None, typer.Option(help="context-encoder mode: center, random-block or random-region.")]
-SiftWords = Annotated[int | None, typer.Option(help="sift-bovw codebook size k (64-256).")]
+SiftWords = Annotated[int | None, typer.Option(help="sift-bovw codebook size k (64-256; default 64).")]
 NMasks = Annotated[int | None, typer.Option(help="ADIOS: number of masks N.")]
 MaskChannels = Annotated[int | None, typer.Option(help="ADIOS: base channels c of the occlusion UNet.")]
 AlphaSparsity = Annotated[float | None, typer.Option(help="ADIOS: weight of the sparsity penalty.")]

@@ -6,13 +6,15 @@ Zisserman, "Video Google", ICCV 2003; Csurka et al., "Visual Categorization with
 Keypoints", ECCV workshops 2004).
 
 The image is cut into square cells of side ``cell_size`` (default size/4: 8 px at 32 px); every
-cell gets one SIFT descriptor (kornia's ``SIFTDescriptor`` with ``patch_size = cell``, on the
-grayscale cell) and the nearest of ``words`` (128) codebook entries. :meth:`SiftBoVW.fit` learns the
-codebook with scikit-learn's ``MiniBatchKMeans`` on the cells of up to ``fit_images`` training
-images and caches it per parameters and data. A mask hides *all* the cells of randomly ordered
+cell gets one SIFT descriptor (:class:`CellSIFT`: the numbers of kornia's ``SIFTDescriptor`` with
+``patch_size = cell`` on the grayscale cell) and the nearest of ``words`` codebook entries.
+:meth:`SiftBoVW.fit` learns the codebook with scikit-learn's ``MiniBatchKMeans`` on the cells of up
+to ``fit_images`` training images and caches it per parameters and data. The default of 64 words
+is the low end of the usual 64-256: an image has only 16 cells, and with fewer words more of them
+share a word (on ``shapes``, 9.5 distinct words per image against 10.8 with 128 words). A mask hides *all* the cells of randomly ordered
 words present in the image: the words are taken in that order until the hidden count reaches
 ``mask_area`` (40%) of the cells, and the last word is kept or dropped at random with the
-probability that puts the expected count on target (:func:`masks.cells.choose_groups`). So the
+probability that puts the expected count on target (:func:`masks.cells.choose_labelled`). So the
 mean area is on target, an image is off by less than one word either way, and at least one word
 is hidden.
 """
@@ -22,22 +24,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from kornia.feature import SIFTDescriptor
+from kornia.feature import DenseSIFTDescriptor, SIFTDescriptor
+from kornia.feature.siftdesc import get_sift_bin_ksize_stride_pad, get_sift_pooling_kernel
 from sklearn.cluster import MiniBatchKMeans
 from threadpoolctl import threadpool_limits
-from torch import Tensor
+from torch import Tensor, nn
 
 from baselines.options import check_area, check_cell
 from masks import MaskStrategy, register
-from masks.cells import cells_to_pixels, choose_groups, grid_size
+from masks.cells import cells_to_pixels, choose_labelled, grid_size
 
-VERSION = 1  # bump when the descriptor or the clustering changes, so stale codebooks are not reused
-DESCRIPTOR_CHUNK = 16_384  # cells per SIFT call while fitting, to bound memory
+VERSION = 2  # bump when the descriptor or the clustering changes, so stale codebooks are not reused
+CHUNK_PIXELS = 65_536  # pixels per descriptor call (1,024 cells of 8 px): its temporaries stay small and cached
 
 
 def cell_patches(images: Tensor, cell: int) -> Tensor:
@@ -53,6 +57,40 @@ def cell_patches(images: Tensor, cell: int) -> Tensor:
         gray = F.pad(gray, (0, gw * cell - w, 0, gh * cell - h), mode="replicate")
     cells = gray.unfold(2, cell, cell).unfold(3, cell, cell)  # (B, 1, gh, gw, cell, cell)
     return cells.reshape(b * gh * gw, 1, cell, cell)
+
+
+class CellSIFT(nn.Module):
+    """kornia's ``SIFTDescriptor(patch_size=cell)`` of many cells at once, built from kornia's own stages.
+
+    ``SIFTDescriptor`` bins the gradient orientations with a mask, a product and a convolution per
+    angle bin. kornia's ``DenseSIFTDescriptor.get_gradient_histograms`` computes the same soft
+    orientation votes with two scatters. The descriptor's Gaussian window and its spatial pooling
+    (kornia's kernel, stride and zero padding) are linear in those votes, so they are one matrix
+    (cell * cell pixels -> spatial bins), built once by pooling each pixel's unit vote. Then comes
+    SIFT's normalisation: L2, clip at 0.2, RootSIFT. The result equals ``SIFTDescriptor`` to float
+    rounding (tested); with the chunking of :meth:`SiftBoVW._per_chunk` it takes about 0.6 of the
+    time of one ``SIFTDescriptor`` call on the whole batch on the CPU (BENCHMARKS.md).
+    """
+
+    def __init__(self, cell: int, angle_bins: int = 8, spatial_bins: int = 4, clip: float = 0.2) -> None:
+        super().__init__()
+        self.votes = DenseSIFTDescriptor(num_ang_bins=angle_bins)  # only its gradient-histogram stage is used
+        reference = SIFTDescriptor(patch_size=cell, num_ang_bins=angle_bins, num_spatial_bins=spatial_bins)
+        ksize, stride, pad = get_sift_bin_ksize_stride_pad(cell, spatial_bins)
+        unit_votes = torch.eye(cell * cell).view(-1, 1, cell, cell) * reference.get_weighting_kernel()
+        kernel = get_sift_pooling_kernel(ksize).view(1, 1, ksize, ksize)
+        pooling = F.conv2d(unit_votes, kernel, stride=stride, padding=pad).flatten(1)  # (pixels, spatial bins)
+        self.register_buffer("pooling", pooling, persistent=False)
+        self.clip, self.eps = clip, reference.eps
+
+    def forward(self, cells: Tensor) -> Tensor:
+        """Descriptors (n, angle_bins * spatial_bins**2) of grayscale cells (n, 1, cell, cell), in kornia's layout."""
+        votes = self.votes.get_gradient_histograms(cells)  # (n, angle_bins, cell, cell)
+        pooled = (votes.flatten(2) @ self.pooling).flatten(1)  # (n, angle_bins * spatial_bins**2), angle-major
+        clipped = F.normalize(pooled, dim=1).clamp_(0.0, self.clip)
+        # SIFT L2-normalises again before RootSIFT's L1 normalisation, which undoes any rescaling: skipped.
+        # The entries are >= 0, so the L1 norm is the sum (F.normalize's p=1 path is 10x slower).
+        return (clipped / clipped.sum(1, keepdim=True).clamp_min(1e-12)).add_(self.eps).sqrt_()
 
 
 def _atomic_save(path: Path, array: np.ndarray) -> None:
@@ -80,7 +118,7 @@ def data_fingerprint(images: Tensor) -> str:
 class SiftBoVW(MaskStrategy):
     """Dense SIFT visual words; a mask hides every cell of randomly chosen words, about ``mask_area`` of the cells."""
 
-    def __init__(self, mask_area: float = 0.4, words: int = 128, cell_size: int | None = None, fit_images: int = 2000) -> None:
+    def __init__(self, mask_area: float = 0.4, words: int = 64, cell_size: int | None = None, fit_images: int = 2000) -> None:
         if int(words) != words or words < 2:
             raise ValueError(f"words must be an integer >= 2, got {words}")
         if int(fit_images) != fit_images or fit_images < 1:
@@ -90,8 +128,8 @@ class SiftBoVW(MaskStrategy):
         self.cell_size = check_cell(cell_size)
         self.fit_images = int(fit_images)
         self.codebook: Tensor | None = None  # (words, 128), once fitted
-        self._sift: dict[tuple[int, str], SIFTDescriptor] = {}
-        self._codebooks: dict[str, Tensor] = {}
+        self._sift: dict[tuple[int, str], CellSIFT] = {}
+        self._codebooks: dict[str, tuple[Tensor, Tensor]] = {}  # per device: centres (128, words), -|centre|^2 / 2
 
     def cell(self, size: int) -> int:
         """The cell side for images of side ``size``."""
@@ -99,12 +137,7 @@ class SiftBoVW(MaskStrategy):
 
     def descriptors(self, images: Tensor) -> Tensor:
         """Dense SIFT (B * cells, 128) of every cell of ``images`` (B, C, H, W), in float32."""
-        cell = self.cell(images.shape[-2])
-        key = (cell, str(images.device))
-        if key not in self._sift:
-            self._sift[key] = SIFTDescriptor(patch_size=cell).to(images.device)
-        with torch.no_grad(), torch.autocast(images.device.type, enabled=False):
-            return self._sift[key](cell_patches(images, cell))
+        return self._per_chunk(images, lambda descriptors: descriptors)
 
     def assign(self, images: Tensor) -> Tensor:
         """The visual word of every cell, (B, gh * gw) long, row-major."""
@@ -112,13 +145,29 @@ class SiftBoVW(MaskStrategy):
             raise RuntimeError("sift-bovw: call fit(images) to learn the codebook before masking")
         device = str(images.device)
         if device not in self._codebooks:
-            self._codebooks[device] = self.codebook.to(images.device)
-        centres = self._codebooks[device]
-        desc = self.descriptors(images)
-        with torch.autocast(images.device.type, enabled=False):  # float32 distances, even in a bf16 step
-            # nearest centre: argmin |d - c|^2 = argmax d.c - |c|^2 / 2
-            scores = desc @ centres.T - 0.5 * (centres * centres).sum(1)
-        return scores.argmax(1).view(images.shape[0], -1)
+            centres = self.codebook.to(images.device)
+            self._codebooks[device] = (centres.T.contiguous(), -0.5 * (centres * centres).sum(1))
+        centres_t, offsets = self._codebooks[device]
+        # nearest centre: argmin |d - c|^2 = argmax d.c - |c|^2 / 2, in float32 even in a bf16 step
+        words = self._per_chunk(images, lambda descriptors: torch.addmm(offsets, descriptors, centres_t).argmax(1))
+        return words.view(images.shape[0], -1)
+
+    def _per_chunk(self, images: Tensor, then: Callable[[Tensor], Tensor]) -> Tensor:
+        """``then`` of the SIFT descriptors of the cells of ``images``, chunk by chunk, concatenated.
+
+        On the CPU the cells go through :class:`CellSIFT` in chunks of about ``CHUNK_PIXELS`` pixels:
+        one call on a whole batch allocates tens of megabytes of temporaries, and the page faults of
+        those fresh allocations cost more than the arithmetic. Other devices take one call.
+        """
+        cell = self.cell(images.shape[-2])
+        key = (cell, str(images.device))
+        if key not in self._sift:
+            self._sift[key] = CellSIFT(cell).to(images.device)
+        sift = self._sift[key]
+        with torch.no_grad(), torch.autocast(images.device.type, enabled=False):
+            cells = cell_patches(images, cell)
+            chunk = max(1, CHUNK_PIXELS // cell**2) if cells.device.type == "cpu" else cells.shape[0]
+            return torch.cat([then(sift(part)) for part in cells.split(chunk)])
 
     def fit(self, images: Tensor, cache_dir: Path | None = None) -> None:
         """Learn the codebook from (up to ``fit_images`` of) ``images`` (N, C, H, W), or load it from ``cache_dir``."""
@@ -135,9 +184,7 @@ class SiftBoVW(MaskStrategy):
         if images.shape[0] > self.fit_images:
             keep = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(0))[: self.fit_images]
             images = images[keep.sort().values.to(images.device)]
-        cells = grid_size(images.shape[-2], self.cell(size)) * grid_size(images.shape[-1], self.cell(size))
-        patches = [self.descriptors(chunk) for chunk in images.split(max(1, DESCRIPTOR_CHUNK // cells))]
-        desc = torch.cat(patches).cpu().numpy().astype(np.float32)
+        desc = self.descriptors(images).cpu().numpy().astype(np.float32)
         k = min(self.words, desc.shape[0])
         with threadpool_limits(1):  # small problem: one thread is fastest, and immune to busy cores
             kmeans = MiniBatchKMeans(n_clusters=k, random_state=0, batch_size=2048, n_init=3).fit(desc)
@@ -154,8 +201,6 @@ class SiftBoVW(MaskStrategy):
         b, _, h, w = images.shape
         cell = self.cell(h)
         words = self.assign(images)  # (B, n_cells)
-        counts = torch.zeros(b, self.codebook.shape[0], device=images.device)
-        counts.scatter_add_(1, words, torch.ones_like(words, dtype=torch.float))
-        chosen = choose_groups(counts, self.target_area * words.shape[1], generator)  # (B, words)
-        hidden = chosen.gather(1, words).view(b, 1, grid_size(h, cell), grid_size(w, cell))
+        hidden = choose_labelled(words, self.codebook.shape[0], self.target_area * words.shape[1], generator)
+        hidden = hidden.view(b, 1, grid_size(h, cell), grid_size(w, cell))
         return cells_to_pixels(hidden, cell, h, w)

@@ -106,3 +106,15 @@ def test_invalid_options():
         masks.build("sift-bovw", words=1)
     with pytest.raises(ValueError, match="cell_size"):
         masks.build("sift-bovw", cell_size=-8)
+
+
+@pytest.mark.parametrize("cell", [8, 16, 24])
+def test_cell_sift_equals_kornias_sift_descriptor(cell):
+    patches = torch.rand(64, 1, cell, cell, generator=torch.Generator().manual_seed(cell))
+    patches[0] = 0.5  # flat: no gradient, RootSIFT's constant descriptor
+    patches[1] = torch.linspace(0, 1, cell)  # one orientation everywhere
+    with torch.no_grad():
+        expected = SIFTDescriptor(patch_size=cell)(patches)
+        got = sift_bovw.CellSIFT(cell)(patches)
+    assert got.shape == expected.shape == (64, 128)
+    torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-5)

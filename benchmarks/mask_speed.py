@@ -3,11 +3,15 @@
     .venv/bin/python benchmarks/mask_speed.py                   # batch 256 at 32 and 96 px, all threads
     .venv/bin/python benchmarks/mask_speed.py --threads 1 --sizes 32
 
-For every size: the median of ``--repeats`` mask draws per strategy (after a warm-up) and, in the
-same process, the median of one ``none`` training step (``adios.trainer.train_step``) of the
-``RunSettings()`` default objective and encoder, built as ``adios.run.build_models`` builds them,
-with bf16 autocast and channels_last. Prints a markdown table of mask time / step time, and the
-sift-bovw fit time separately. The target is <= 5% of the step for every static strategy.
+For every size, ``--rounds`` rounds, each timing one ``none`` training step
+(``adios.trainer.train_step`` of the ``RunSettings()`` default objective and encoder, built as
+``adios.run.build_models`` builds them, with bf16 autocast and channels_last) and then one mask draw
+of every strategy: interleaved, so the step and the draws meet the same machine state (on a shared
+machine that state drifts over seconds), and each draw follows a step as it does in training. Prints
+a markdown table of median mask time / median step time, and the sift-bovw fit time separately. The
+target is <= 5% of the step for every static strategy. Two more rows time the sift-bovw descriptor
+alone: ``CellSIFT`` as used, and kornia's ``SIFTDescriptor`` on the whole batch of cells, which it
+reproduces.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
+from functools import partial
 from types import SimpleNamespace
 
 import torch
+from kornia.feature import SIFTDescriptor
 
 import baselines  # noqa: F401  (registers the static strategies)
 import masks
@@ -26,6 +33,10 @@ from adios.run import build_models
 from adios.settings import RunSettings
 from adios.trainer import train_step
 from adios.views import Views
+from baselines.sift_bovw import SiftBoVW, cell_patches
+
+STEP = "none step"
+DESCRIPTOR = "sift-bovw descriptor alone"
 
 STRATEGIES: list[tuple[str, dict]] = [
     ("random-patch", {}),
@@ -50,23 +61,30 @@ def instance_maps(batch: int, size: int, g: torch.Generator) -> torch.Tensor:
     return inst
 
 
-def median_seconds(fn, repeats: int, device: torch.device) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` calls, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def interleaved_medians(fns: dict[str, Callable[[], object]], rounds: int, device: torch.device) -> dict[str, float]:
+    """Median wall time of every ``fns`` entry over ``rounds`` rounds that call each once, in order, after a warm-up round."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for round_ in range(rounds + 1):
+        for name, fn in fns.items():
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            fn()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            if round_:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
-def step_seconds(size: int, batch: int, repeats: int, device: torch.device) -> float:
-    """Median time of one `none` training step of the default objective and encoder."""
+def whole_batch(kornia_sift: SIFTDescriptor, strategy: SiftBoVW, images: torch.Tensor) -> torch.Tensor:
+    """kornia's SIFTDescriptor on all the cells of ``images`` in one call: what CellSIFT reproduces."""
+    with torch.no_grad():
+        return kornia_sift(cell_patches(images, strategy.cell(images.shape[-2])))
+
+
+def none_step(size: int, batch: int, device: torch.device) -> Callable[[], object]:
+    """One `none` training step of the default objective and encoder, as a function."""
     settings = RunSettings(image_size=size, batch_size=batch)
     _, objective = build_models(settings, SimpleNamespace(image_size=size), device)
     optimizer, _ = make_optimizer(settings.optimizer, objective.parameters(), settings.lr, settings.weight_decay, 100, 0.0)
@@ -83,22 +101,21 @@ def step_seconds(size: int, batch: int, repeats: int, device: torch.device) -> f
         return torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.precision == "bf16")
 
     objective.train()
-    return median_seconds(lambda: train_step(objective, strategy, views, mask_g, optimizer, None, autocast), repeats, device)
+    return lambda: train_step(objective, strategy, views, mask_g, optimizer, None, autocast)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 96])
     parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=20, help="timed mask draws per strategy")
-    parser.add_argument("--step-repeats", type=int, default=5, help="timed training steps")
+    parser.add_argument("--rounds", type=int, default=21, help="timed rounds of one step and one draw per strategy")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    print(f"device {device}, torch threads {torch.get_num_threads()}, batch {args.batch}\n")
+    print(f"device {device}, torch threads {torch.get_num_threads()}, batch {args.batch}, {args.rounds} rounds\n")
 
     rows: dict[str, dict[int, float]] = {}
     steps: dict[int, float] = {}
@@ -107,9 +124,8 @@ def main() -> None:
         g = torch.Generator().manual_seed(size)
         images = torch.randn(args.batch, 3, size, size, generator=g).to(device)
         instances = instance_maps(args.batch, size, g).to(device)
-        steps[size] = step_seconds(size, args.batch, args.step_repeats, device)
+        fns: dict[str, Callable[[], object]] = {STEP: none_step(size, args.batch, device)}
         for name, options in STRATEGIES:
-            label = name + "".join(f" {v}" for v in options.values())
             strategy = masks.build(name, image_size=size, **options)
             start = time.perf_counter()
             strategy.fit(torch.randn(2000, 3, size, size, generator=g).to(device) if name == "sift-bovw" else images)
@@ -121,7 +137,15 @@ def main() -> None:
                 with torch.no_grad():
                     return strategy(images, mask_g, instances)
 
-            rows.setdefault(label, {})[size] = median_seconds(draw, args.repeats, device)
+            fns[name + "".join(f" {v}" for v in options.values())] = draw
+        sift = masks.build("sift-bovw", image_size=size)
+        kornia_sift = SIFTDescriptor(patch_size=sift.cell(size)).to(device)
+        fns[f"{DESCRIPTOR}: CellSIFT, as used"] = partial(sift.descriptors, images)
+        fns[f"{DESCRIPTOR}: kornia SIFTDescriptor"] = partial(whole_batch, kornia_sift, sift, images)
+        medians = interleaved_medians(fns, args.rounds, device)
+        steps[size] = medians.pop(STEP)
+        for label, seconds in medians.items():
+            rows.setdefault(label, {})[size] = seconds
 
     header = " | ".join(f"{s} px mask ms | % of step" for s in args.sizes)
     print(f"| strategy | {header} |")

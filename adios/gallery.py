@@ -68,7 +68,10 @@ def strategy_gallery(
             strategy.load_state_dict(state)
         if isinstance(strategy, torch.nn.Module):
             strategy.eval()
-        strategy.fit(fit_images, cache_dir=cache_dir)
+        try:
+            strategy.fit(fit_images, cache_dir=cache_dir)
+        except ValueError as error:  # the data does not suit the strategy's options
+            raise UserError(f"strategy '{name}': {error}") from None
         label = f"{name} ({'trained' if state is not None else 'untrained'}, all slots)" if masks.is_learned(strategy) else name
         rows[label] = masks_to_show(strategy, images, generator(seed, "gallery"), instances)
     return render_gallery(data.denormalise(images), rows, path, title=f"{data.name}: masks on test images (1 = hidden)")

@@ -216,7 +216,10 @@ def execute_run(
         if isinstance(strategy, torch.nn.Module):
             strategy.to(device)
         fit_start = time.perf_counter()
-        strategy.fit(data.normalise(data.train_images[:, 0]), cache_dir=out / "cache")
+        try:
+            strategy.fit(data.normalise(data.train_images[:, 0]), cache_dir=out / "cache")
+        except ValueError as error:  # the data does not suit the strategy's options
+            raise UserError(f"strategy '{settings.strategy}': {error}") from None
         fit_seconds = time.perf_counter() - fit_start
         result = train(objective, strategy, views, checkpoint=checkpoint, checkpoint_every=checkpoint_every, **budget)
         log(f"trained {result.state.step} steps in {result.state.train_seconds:.1f}s")

@@ -21,6 +21,7 @@ is hidden.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -42,6 +43,16 @@ from masks.cells import cells_to_pixels, choose_labelled, grid_size
 
 VERSION = 2  # bump when the descriptor or the clustering changes, so stale codebooks are not reused
 CHUNK_PIXELS = 65_536  # pixels per descriptor call (1,024 cells of 8 px): its temporaries stay small and cached
+
+
+@functools.cache
+def sift_fits(cell: int, spatial_bins: int = 4) -> bool:
+    """Whether kornia's SIFT pooling grid of ``spatial_bins`` per side fits a cell of ``cell`` pixels (4, 5, 6 and 8 up)."""
+    try:
+        get_sift_bin_ksize_stride_pad(cell, spatial_bins)
+    except ValueError:
+        return False
+    return True
 
 
 def cell_patches(images: Tensor, cell: int) -> Tensor:
@@ -126,14 +137,25 @@ class SiftBoVW(MaskStrategy):
         self.target_area = check_area(mask_area)
         self.words = int(words)
         self.cell_size = check_cell(cell_size)
+        if self.cell_size is not None and not sift_fits(self.cell_size):
+            raise ValueError(f"cell_size {self.cell_size} px is too small for SIFT's 4x4 spatial bins; use 4, 5, 6 or 8 and up")
         self.fit_images = int(fit_images)
         self.codebook: Tensor | None = None  # (words, 128), once fitted
         self._sift: dict[tuple[int, str], CellSIFT] = {}
         self._codebooks: dict[str, tuple[Tensor, Tensor]] = {}  # per device: centres (128, words), -|centre|^2 / 2
 
     def cell(self, size: int) -> int:
-        """The cell side for images of side ``size``."""
-        return self.cell_size or max(1, size // 4)
+        """The cell side for images of side ``size``: ``cell_size``, or size/4 (7 px becomes 6, which SIFT's bins fit)."""
+        if self.cell_size is not None:
+            return self.cell_size
+        cell = size // 4
+        while cell > 4 and not sift_fits(cell):
+            cell -= 1
+        if not sift_fits(cell):
+            raise ValueError(
+                f"its default cells need images of at least 16 px, got {size} px; set cell_size (--cell-size) to 4 or more"
+            )
+        return cell
 
     def descriptors(self, images: Tensor) -> Tensor:
         """Dense SIFT (B * cells, 128) of every cell of ``images`` (B, C, H, W), in float32."""

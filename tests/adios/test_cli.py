@@ -67,6 +67,14 @@ def test_unavailable_device_is_a_one_line_error(tmp_path):
         assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"), [(["--cell-size", "3"], "cell_size 3 px"), (["--image-size", "12"], "at least 16 px")]
+)
+def test_sift_cells_too_small_are_one_line_errors(tmp_path, flags, message):
+    result = runner.invoke(app, ["train", "--strategy", "sift-bovw", *flags, "--out", str(tmp_path), *TINY])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
 def test_missing_data_folder_is_a_one_line_error(tmp_path):
     result = runner.invoke(app, ["compare", "--dataset", "cifar10", "--data-dir", str(tmp_path / "none"), "--out", str(tmp_path)])
     assert result.exit_code == 2 and "cifar-10-batches-py" in result.output

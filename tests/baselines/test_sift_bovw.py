@@ -106,6 +106,20 @@ def test_invalid_options():
         masks.build("sift-bovw", words=1)
     with pytest.raises(ValueError, match="cell_size"):
         masks.build("sift-bovw", cell_size=-8)
+    for cell in (2, 3, 7):  # kornia's 4x4 pooling grid does not fit these
+        with pytest.raises(ValueError, match=f"cell_size {cell} px"):
+            masks.build("sift-bovw", cell_size=cell)
+
+
+def test_default_cell_is_the_largest_that_sift_fits():
+    strategy = masks.build("sift-bovw", words=8)
+    assert [strategy.cell(size) for size in (16, 24, 28, 32)] == [4, 6, 6, 8]  # 28 / 4 = 7 px does not fit: 6
+    images = torch.randn(8, 3, 28, 28)
+    strategy.fit(images)
+    m = strategy(images, torch.Generator().manual_seed(0))
+    assert m.shape == (8, 1, 28, 28) and set(pixels_to_cells(m, 6).unique().tolist()) == {0.0, 1.0}
+    with pytest.raises(ValueError, match="at least 16 px"):
+        strategy.fit(torch.randn(4, 3, 12, 12))
 
 
 @pytest.mark.parametrize("cell", [8, 16, 24])

@@ -5,7 +5,8 @@ Features from Scale-Invariant Keypoints", IJCV 2004) quantised against a k-means
 Zisserman, "Video Google", ICCV 2003; Csurka et al., "Visual Categorization with Bags of
 Keypoints", ECCV workshops 2004).
 
-The image is cut into square cells of side ``cell_size`` (default size/4: 8 px at 32 px); every
+The image is cut into square cells of side ``cell_size`` (default size/4, 8 px at 32 px, or the next
+smaller side that SIFT's 4x4 spatial bins fit: 7 px becomes 6); every
 cell gets one SIFT descriptor (:class:`CellSIFT`: the numbers of kornia's ``SIFTDescriptor`` with
 ``patch_size = cell`` on the grayscale cell) and the nearest of ``words`` codebook entries.
 :meth:`SiftBoVW.fit` learns the codebook with scikit-learn's ``MiniBatchKMeans`` on the cells of up

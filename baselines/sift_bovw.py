@@ -78,7 +78,7 @@ class CellSIFT(nn.Module):
     angle bin. kornia's ``DenseSIFTDescriptor.get_gradient_histograms`` computes the same soft
     orientation votes with two scatters. The descriptor's Gaussian window and its spatial pooling
     (kornia's kernel, stride and zero padding) are linear in those votes, so they are one matrix
-    (cell * cell pixels -> spatial bins), built once by pooling each pixel's unit vote. Then comes
+    (cell * cell pixels -> spatial bins), built once from the transposed pooling. Then comes
     SIFT's normalisation: L2, clip at 0.2, RootSIFT. The result equals ``SIFTDescriptor`` to float
     rounding (tested); with the chunking of :meth:`SiftBoVW._per_chunk` it takes about 0.6 of the
     time of one ``SIFTDescriptor`` call on the whole batch on the CPU (BENCHMARKS.md).
@@ -89,9 +89,12 @@ class CellSIFT(nn.Module):
         self.votes = DenseSIFTDescriptor(num_ang_bins=angle_bins)  # only its gradient-histogram stage is used
         reference = SIFTDescriptor(patch_size=cell, num_ang_bins=angle_bins, num_spatial_bins=spatial_bins)
         ksize, stride, pad = get_sift_bin_ksize_stride_pad(cell, spatial_bins)
-        unit_votes = torch.eye(cell * cell).view(-1, 1, cell, cell) * reference.get_weighting_kernel()
         kernel = get_sift_pooling_kernel(ksize).view(1, 1, ksize, ksize)
-        pooling = F.conv2d(unit_votes, kernel, stride=stride, padding=pad).flatten(1)  # (pixels, spatial bins)
+        # each spatial bin's weights over the pixels: the transposed pooling convolution of that bin alone
+        bins = torch.eye(spatial_bins**2).view(-1, 1, spatial_bins, spatial_bins)
+        extra = cell - ((spatial_bins - 1) * stride - 2 * pad + ksize)  # output padding up to the cell side
+        weights = F.conv_transpose2d(bins, kernel, stride=stride, padding=pad, output_padding=extra)  # (bins, 1, cell, cell)
+        pooling = (weights * reference.get_weighting_kernel()).flatten(1).T  # (pixels, spatial bins), Gaussian window applied
         self.register_buffer("pooling", pooling, persistent=False)
         self.clip, self.eps = clip, reference.eps
 

@@ -10,8 +10,8 @@ import torch
 
 import masks
 from adios.data import ImageDataset
-from adios.errors import UserError
-from adios.seeding import generator, global_seed
+from adios.run import build_strategy, fit_strategy
+from adios.seeding import generator
 from masks.gallery import render_gallery
 
 
@@ -60,18 +60,12 @@ def strategy_gallery(
         found = trained_state(runs, name) if runs is not None else None
         if found is not None:
             strategy_options, state = {**found[0], **strategy_options}, found[1]
-        with global_seed(seed, "strategy-init"):
-            strategy = masks.build(name, image_size=data.image_size, **strategy_options)
-        if strategy.needs_instances and instances is None:
-            raise UserError(f"strategy '{name}' needs instance maps, which dataset '{data.name}' does not have")
+        strategy = build_strategy(name, strategy_options, seed, data)
         if state is not None:
             strategy.load_state_dict(state)
         if isinstance(strategy, torch.nn.Module):
             strategy.eval()
-        try:
-            strategy.fit(fit_images, cache_dir=cache_dir)
-        except ValueError as error:  # the data does not suit the strategy's options
-            raise UserError(f"strategy '{name}': {error}") from None
+        fit_strategy(strategy, name, fit_images, cache_dir)
         label = f"{name} ({'trained' if state is not None else 'untrained'}, all slots)" if masks.is_learned(strategy) else name
         rows[label] = masks_to_show(strategy, images, generator(seed, "gallery"), instances)
     return render_gallery(data.denormalise(images), rows, path, title=f"{data.name}: masks on test images (1 = hidden)")

@@ -65,20 +65,30 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
-def build_strategy(settings: RunSettings, data: ImageDataset):
-    """The run's mask strategy, built from its options, initialised from the seed, checked against the data."""
+def build_strategy(
+    name: str, options: dict[str, Any], seed: int, data: ImageDataset
+) -> masks.MaskStrategy | masks.LearnedStrategy:
+    """A mask strategy built from its options, initialised from the seed, checked against the data."""
     try:
-        with global_seed(settings.seed, "strategy-init"):
-            strategy = masks.build(settings.strategy, image_size=data.image_size, **settings.mask_options)
+        with global_seed(seed, "strategy-init"):
+            strategy = masks.build(name, image_size=data.image_size, **options)
     except masks.UnknownStrategy:
-        raise UserError(f"unknown strategy '{settings.strategy}'; choose one of: {', '.join(masks.names())}") from None
+        raise UserError(f"unknown strategy '{name}'; choose one of: {', '.join(masks.names())}") from None
     except (TypeError, ValueError) as error:
-        raise UserError(f"strategy '{settings.strategy}': {error}") from None
+        raise UserError(f"strategy '{name}': {error}") from None
     if strategy.needs_instances and not data.has_instances:
-        raise UserError(
-            f"strategy '{settings.strategy}' needs instance maps, which dataset '{data.name}' does not have; use --dataset shapes"
-        )
+        raise UserError(f"strategy '{name}' needs instance maps, which dataset '{data.name}' does not have; use --dataset shapes")
     return strategy
+
+
+def fit_strategy(
+    strategy: masks.MaskStrategy | masks.LearnedStrategy, name: str, images: torch.Tensor, cache_dir: Path | None
+) -> None:
+    """``strategy.fit`` on normalised training images; data the strategy's options cannot take is a user error."""
+    try:
+        strategy.fit(images, cache_dir=cache_dir)
+    except ValueError as error:
+        raise UserError(f"strategy '{name}': {error}") from None
 
 
 def augment_settings(settings: RunSettings) -> AugmentSettings:
@@ -212,14 +222,11 @@ def execute_run(
     elif settings.strategy == "random-init":
         result = None
     else:
-        strategy = build_strategy(settings, data)
+        strategy = build_strategy(settings.strategy, settings.mask_options, settings.seed, data)
         if isinstance(strategy, torch.nn.Module):
             strategy.to(device)
         fit_start = time.perf_counter()
-        try:
-            strategy.fit(data.normalise(data.train_images[:, 0]), cache_dir=out / "cache")
-        except ValueError as error:  # the data does not suit the strategy's options
-            raise UserError(f"strategy '{settings.strategy}': {error}") from None
+        fit_strategy(strategy, settings.strategy, data.normalise(data.train_images[:, 0]), out / "cache")
         fit_seconds = time.perf_counter() - fit_start
         result = train(objective, strategy, views, checkpoint=checkpoint, checkpoint_every=checkpoint_every, **budget)
         log(f"trained {result.state.step} steps in {result.state.train_seconds:.1f}s")

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from baselines.options import check_area, check_cell
 from masks import MaskStrategy, register
-from masks.cells import cells_to_pixels, grid_size, rectangles
+from masks.cells import cells_to_pixels, patch_grid, rectangles
 
 TRIES = 10  # tries per block (BEiT's `_mask` loop)
 
@@ -106,8 +106,7 @@ class BEiTMask(MaskStrategy):
 
     def __call__(self, images: Tensor, generator: torch.Generator, instances: Tensor | None = None) -> Tensor:
         b, _, h, w = images.shape
-        cell = self.cell_size or max(1, h // 8)
-        gh, gw = grid_size(h, cell), grid_size(w, cell)
+        cell, gh, gw = patch_grid(h, w, self.cell_size)
         n_hidden = round(self.target_area * gh * gw)
         cells = block_masks(b, gh, gw, n_hidden, generator, images.device, self.min_patches)
         return cells_to_pixels(cells.unsqueeze(1), cell, h, w)

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from baselines.options import check_area, check_cell
 from masks import MaskStrategy, register
-from masks.cells import cells_to_pixels, grid_size, random_cells
+from masks.cells import cells_to_pixels, patch_grid, random_cells
 
 
 @register("random-patch")
@@ -24,8 +24,7 @@ class RandomPatch(MaskStrategy):
 
     def __call__(self, images: Tensor, generator: torch.Generator, instances: Tensor | None = None) -> Tensor:
         b, _, h, w = images.shape
-        cell = self.cell_size or max(1, h // 8)
-        gh, gw = grid_size(h, cell), grid_size(w, cell)
+        cell, gh, gw = patch_grid(h, w, self.cell_size)
         hidden = round(self.target_area * gh * gw)
         cells = random_cells(b, gh * gw, hidden, generator, images.device).view(b, 1, gh, gw)
         return cells_to_pixels(cells, cell, h, w)

@@ -14,6 +14,12 @@ def grid_size(size: int, cell: int) -> int:
     return math.ceil(size / cell)
 
 
+def patch_grid(height: int, width: int, cell_size: int | None) -> tuple[int, int, int]:
+    """The patch grid (cell side, rows, columns) the patch strategies share: ``cell_size``, or height/8 (an 8x8 grid)."""
+    cell = cell_size or max(1, height // 8)
+    return cell, grid_size(height, cell), grid_size(width, cell)
+
+
 def cells_to_pixels(cells: Tensor, cell: int, height: int, width: int) -> Tensor:
     """Expand cell masks (B, K, gh, gw) to pixel masks (B, K, H, W), float (one copy: expand, then reshape)."""
     *lead, gh, gw = cells.shape

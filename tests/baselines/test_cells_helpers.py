@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from masks.cells import cells_to_pixels, choose_groups, choose_labelled, pick_prefix, rectangles
+from masks.cells import cells_to_pixels, choose_groups, choose_labelled, patch_grid, pick_prefix, rectangles
 
 
 def test_cells_to_pixels_expands_and_crops():
@@ -59,3 +59,10 @@ def test_choose_labelled_chooses_what_choose_groups_chooses(n_groups, target):
     groups = choose_groups(sizes, target, torch.Generator().manual_seed(7))
     items = choose_labelled(labels, n_groups, target, torch.Generator().manual_seed(7))
     assert torch.equal(items, groups.gather(1, labels))
+
+
+def test_patch_grid_defaults_to_an_eighth_of_the_height():
+    assert patch_grid(32, 32, None) == (4, 8, 8)
+    assert patch_grid(30, 20, None) == (3, 10, 7)  # a partial last column
+    assert patch_grid(32, 32, 5) == (5, 7, 7)
+    assert patch_grid(4, 4, None) == (1, 4, 4)

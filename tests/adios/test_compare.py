@@ -36,6 +36,13 @@ class Spy(masks.MaskStrategy):
         return (torch.rand(b, 1, h, w, generator=generator) < 0.5).float()
 
 
+def train_spy(objective, spy: Spy, data, seed: int, epochs: int) -> Spy:
+    """Train ``objective`` with ``spy`` as the strategy on the views of ``seed``, batch 32; returns the spy."""
+    views = PairedViews(data, AugmentSettings(), seed=seed)
+    train(objective, spy, views, epochs=epochs, batch_size=32, optimizer="adamw", lr=1e-3, weight_decay=0.0, warmup=0.1)
+    return spy
+
+
 def test_strategies_are_paired_by_seed(tiny_shapes):
     """For one seed, two strategies see identical views in the same order and start from the same weights."""
     settings = RunSettings(n_train=96, batch_size=32, epochs=2, precision="fp32", channels_last=False)
@@ -43,38 +50,15 @@ def test_strategies_are_paired_by_seed(tiny_shapes):
     for hide in (False, True):
         encoder, objective = build_models(settings, tiny_shapes, torch.device("cpu"))
         weights.append([p.clone() for p in encoder.parameters()])
-        spy = Spy(hide)
-        train(
-            objective,
-            spy,
-            PairedViews(tiny_shapes, AugmentSettings(), seed=0),
-            epochs=2,
-            batch_size=32,
-            optimizer="adamw",
-            lr=1e-3,
-            weight_decay=0.0,
-            warmup=0.1,
-        )
-        seen.append(spy.seen)
+        seen.append(train_spy(objective, Spy(hide), tiny_shapes, seed=0, epochs=2).seen)
     assert len(seen[0]) == len(seen[1]) == 6
     for x, y in zip(seen[0], seen[1], strict=True):
         assert torch.equal(x, y)
     for p, q in zip(weights[0], weights[1], strict=True):
         assert torch.equal(p, q)
     # ... and another seed gives other views
-    other = Spy(False)
     _, objective = build_models(settings.replace(seed=1), tiny_shapes, torch.device("cpu"))
-    train(
-        objective,
-        other,
-        PairedViews(tiny_shapes, AugmentSettings(), seed=1),
-        epochs=1,
-        batch_size=32,
-        optimizer="adamw",
-        lr=1e-3,
-        weight_decay=0.0,
-        warmup=0.1,
-    )
+    other = train_spy(objective, Spy(False), tiny_shapes, seed=1, epochs=1)
     assert not torch.equal(other.seen[0], seen[0][0])
 
 

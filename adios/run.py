@@ -192,7 +192,8 @@ def execute_run(
 ) -> tuple[dict[str, Any], str]:
     """Do one run (or load its finished record). Returns the record and 'done', 'resumed' or 'skipped'."""
     device = device or pick_device()
-    folder = out / "runs" / run_name(settings)
+    name = run_name(settings)
+    folder = out / "runs" / name
     metrics_path = folder / "metrics.json"
     if metrics_path.exists():
         return json.loads(metrics_path.read_text()), "skipped"
@@ -201,7 +202,7 @@ def execute_run(
     checkpoint = folder / "checkpoint.pt"
     status = "resumed" if checkpoint.exists() else "done"
     log = RunLog(folder / "log.txt")
-    log(f"{status} run {run_name(settings)} on {device}")
+    log(f"{status} run {name} on {device}")
     encoder, objective = build_models(settings, data, device)
     views = PairedViews(data, augment_settings(settings), settings.seed)
     step_cb = (lambda step, total, *_: on_step(step, total)) if on_step else None
@@ -262,7 +263,7 @@ def execute_run(
             "losses": state.losses if state else [],
             "mask_losses": state.mask_losses if state else [],
             "key": run_key(settings),
-            "run": run_name(settings),
+            "run": name,
             "device": str(device),
             "torch": torch.__version__,
         }

@@ -87,7 +87,8 @@ def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContex
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
-def _sync(device: torch.device) -> None:
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA runs asynchronously), so a timer around it measures it."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -119,7 +120,7 @@ def train_step(
     with autocast():
         masks_b, slots_b = _propose_and_draw(strategy, b, views.instances_b, g)
         masks_a, slots_a = _propose_and_draw(strategy, a, views.instances_a, g) if both else (None, None)
-    _sync(b.device)
+    synchronize(b.device)
     mask_seconds = time.perf_counter() - t0
 
     # 2. Encoder step: minimise the objective over encoder and heads, masks held fixed.
@@ -218,7 +219,7 @@ def train(
             if mask_sched is not None:
                 mask_sched.step()
             objective.after_step((step + 1) / total)
-            _sync(device)
+            synchronize(device)
             state.train_seconds += time.perf_counter() - t0
             state.mask_seconds += result.mask_seconds
             state.losses.append(result.loss)

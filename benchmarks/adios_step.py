@@ -40,7 +40,7 @@ from adios.optim import make_optimizer
 from adios.run import build_models
 from adios.seeding import generator, global_seed
 from adios.settings import RunSettings
-from adios.trainer import PassCounter, train_step
+from adios.trainer import PassCounter, synchronize, train_step
 from adios.views import Views
 
 
@@ -74,11 +74,6 @@ def naive_adios_step(objective, strategy, views: Views, g: torch.Generator, opti
     mask_optimizer.step()
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 class Contender:
     """One kind of step with its own models and optimisers, all initialised from the same seed."""
 
@@ -100,10 +95,10 @@ class Contender:
     def run(self, views: Views, step: int, timed: bool) -> None:
         g = generator(0, "masks", step, device=self.device)
         images_before = self.counter.images
-        _sync(self.device)
+        synchronize(self.device)
         start = time.perf_counter()
         self.step_fn(self.objective, self.strategy, views, g, self.opt, self.mask_opt, self.autocast)
-        _sync(self.device)
+        synchronize(self.device)
         if timed:
             self.times.append(time.perf_counter() - start)
         else:

@@ -31,7 +31,7 @@ import masks
 from adios.optim import make_optimizer
 from adios.run import build_models
 from adios.settings import RunSettings
-from adios.trainer import train_step
+from adios.trainer import synchronize, train_step
 from adios.views import Views
 from baselines.sift_bovw import SiftBoVW, cell_patches
 
@@ -66,12 +66,10 @@ def interleaved_medians(fns: dict[str, Callable[[], object]], rounds: int, devic
     times: dict[str, list[float]] = {name: [] for name in fns}
     for round_ in range(rounds + 1):
         for name, fn in fns.items():
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
+            synchronize(device)
             start = time.perf_counter()
             fn()
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
+            synchronize(device)
             if round_:
                 times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) for name, t in times.items()}

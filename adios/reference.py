@@ -11,7 +11,7 @@ from torch import nn
 
 from adios.encoders import Encoder
 from adios.optim import make_optimizer
-from adios.trainer import Schedule, TrainResult, TrainState
+from adios.trainer import Schedule, TrainResult, TrainState, precision_context
 from adios.views import PairedViews
 
 REFERENCES = ("random-init", "supervised")
@@ -43,7 +43,7 @@ def train_supervised(
     for step in range(total):
         t0 = time.perf_counter()
         batch = views(step, schedule.indices(step)).to(device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        with precision_context(device, precision):
             loss = F.cross_entropy(model(batch.a).float(), batch.labels)
         opt.zero_grad(set_to_none=True)
         loss.backward()

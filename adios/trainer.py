@@ -83,7 +83,8 @@ class Schedule:
         return batch_order(self.seed, epoch, self.n)[i * self.batch_size : (i + 1) * self.batch_size]
 
 
-def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+def precision_context(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast on ``device`` for precision "bf16"; a no-op context for "fp32"."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
@@ -207,7 +208,7 @@ def train(
     objective.train()
     if isinstance(strategy, torch.nn.Module):
         strategy.train()
-    autocast = lambda: _autocast(device, precision)  # noqa: E731
+    autocast = functools.partial(precision_context, device, precision)
     try:
         while state.step < total:
             step = state.step

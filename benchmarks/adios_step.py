@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -40,7 +41,7 @@ from adios.optim import make_optimizer
 from adios.run import build_models
 from adios.seeding import generator, global_seed
 from adios.settings import RunSettings
-from adios.trainer import PassCounter, synchronize, train_step
+from adios.trainer import PassCounter, precision_context, synchronize, train_step
 from adios.views import Views
 
 
@@ -87,7 +88,7 @@ class Contender:
         params = self.objective.parameters()
         self.opt, _ = make_optimizer(settings.optimizer, params, settings.lr, settings.weight_decay, total, settings.warmup)
         self.mask_opt = self.strategy.make_optimizer(total)[0] if masks.is_learned(self.strategy) else None
-        self.autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.precision == "bf16")
+        self.autocast = functools.partial(precision_context, device, settings.precision)
         self.times: list[float] = []
         self.counter = PassCounter(self.objective)
         self.counted_steps = 0

@@ -31,7 +31,7 @@ import masks
 from adios.optim import make_optimizer
 from adios.run import build_models
 from adios.settings import RunSettings
-from adios.trainer import synchronize, train_step
+from adios.trainer import precision_context, synchronize, train_step
 from adios.views import Views
 from baselines.sift_bovw import SiftBoVW, cell_patches
 
@@ -94,10 +94,7 @@ def none_step(size: int, batch: int, device: torch.device) -> Callable[[], objec
         a, b = a.contiguous(memory_format=torch.channels_last), b.contiguous(memory_format=torch.channels_last)
     views = Views(a=a, b=b, instances_a=None, instances_b=None, labels=torch.zeros(batch, dtype=torch.long))
     mask_g = torch.Generator(device=device).manual_seed(0)
-
-    def autocast():
-        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.precision == "bf16")
-
+    autocast = partial(precision_context, device, settings.precision)
     objective.train()
     return lambda: train_step(objective, strategy, views, mask_g, optimizer, None, autocast)
 

@@ -1,4 +1,4 @@
-"""Atomic writes: write a temporary file beside the target, then rename it over the target.
+"""Atomic writes of results: bytes, text, JSON and torch checkpoints, through :func:`masks.atomic.atomic_write`.
 
 An interrupted process leaves either the old file or the new one, never half a file.
 """
@@ -6,32 +6,17 @@ An interrupted process leaves either the old file or the new one, never half a f
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-
-def _atomic(path: Path, write) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from masks.atomic import atomic_write
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write bytes to ``path`` atomically."""
-    _atomic(path, lambda handle: handle.write(data))
+    atomic_write(path, lambda handle: handle.write(data))
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -46,4 +31,4 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
     """``torch.save`` atomically."""
-    _atomic(path, lambda handle: torch.save(obj, handle))
+    atomic_write(path, lambda handle: torch.save(obj, handle))

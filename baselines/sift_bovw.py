@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from torch import Tensor, nn
 
 from baselines.options import check_area, check_cell
 from masks import MaskStrategy, register
+from masks.atomic import atomic_write
 from masks.cells import cells_to_pixels, choose_labelled, grid_size
 
 VERSION = 2  # bump when the descriptor or the clustering changes, so stale codebooks are not reused
@@ -106,18 +106,6 @@ class CellSIFT(nn.Module):
         # SIFT L2-normalises again before RootSIFT's L1 normalisation, which undoes any rescaling: skipped.
         # The entries are >= 0, so the L1 norm is the sum (F.normalize's p=1 path is 10x slower).
         return (clipped / clipped.sum(1, keepdim=True).clamp_min(1e-12)).add_(self.eps).sqrt_()
-
-
-def _atomic_save(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` as .npy beside ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            np.save(handle, array)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def data_fingerprint(images: Tensor) -> str:
@@ -216,7 +204,7 @@ class SiftBoVW(MaskStrategy):
             kmeans = MiniBatchKMeans(n_clusters=k, random_state=0, batch_size=2048, n_init=3).fit(desc)
         codebook = kmeans.cluster_centers_.astype(np.float32)
         if path is not None:
-            _atomic_save(path, codebook)
+            atomic_write(path, lambda handle: np.save(handle, codebook))
         self._set_codebook(codebook)
 
     def _set_codebook(self, codebook: np.ndarray) -> None:

@@ -5,7 +5,6 @@ Drawn with matplotlib's Agg canvas (no display, no pyplot state) and written ato
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from torch import Tensor
+
+from masks.atomic import atomic_write
 
 TILE_INCHES = 1.0  # side of one image in the figure
 LABEL_INCHES = 1.4  # left margin for the row labels
@@ -86,13 +87,7 @@ def render_gallery(images: Tensor, rows: dict[str, Tensor], path: Path | str, ti
     if title:
         fig.text(0.5, 1 - (top / 2) / height, title, ha="center", va="center", fontsize=10)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fig.savefig(tmp, format="png", dpi=DPI)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=DPI))
     return path
 
 

@@ -7,9 +7,9 @@ Everything the CLI does is two imports away::
 """
 
 import baselines  # noqa: F401  (registers the static strategies)
-from adios import masker  # noqa: F401  (registers adios and adios-s)
-from adios.compare import Comparison, run_comparison
 from adios.data import load_dataset
-from adios.settings import RunSettings, preset
+from adios.method import masker  # noqa: F401  (registers adios and adios-s)
+from adios.runner.comparison import Comparison, run_comparison
+from adios.runner.settings import RunSettings, preset
 
 __all__ = ["Comparison", "RunSettings", "load_dataset", "preset", "run_comparison"]

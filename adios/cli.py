@@ -1,4 +1,4 @@
-"""The ``adios`` command line: a thin layer over :mod:`adios.compare`, :mod:`adios.outputs` and :mod:`adios.gallery`."""
+"""The ``adios`` command line: a thin layer over :mod:`adios.runner.comparison`, :mod:`adios.reporting.outputs` and :mod:`adios.reporting.gallery`."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import masks
-from adios.compare import Comparison, run_comparison
 from adios.data import DATASETS, DATASETS_WITH_INSTANCES
-from adios.encoders import ENCODERS
+from adios.engine.encoders import ENCODERS
+from adios.engine.objectives import OBJECTIVES
 from adios.errors import UserError, unknown_name
-from adios.objectives import OBJECTIVES
-from adios.reference import REFERENCES
-from adios.settings import PRESETS, RunSettings, preset
+from adios.runner.comparison import Comparison, run_comparison
+from adios.runner.references import REFERENCES
+from adios.runner.settings import PRESETS, RunSettings, preset
 
 DEFAULT_STRATEGIES = "none,random-patch,ground-truth,adios-s"
 D = RunSettings()  # the quick preset's defaults, quoted in the help
@@ -234,7 +234,7 @@ def print_settings(settings: RunSettings, extra: dict[str, Any]) -> None:
 
 def run_and_print(comparison: Comparison, out: Path, device: str, checkpoint_every: int) -> list[dict[str, Any]]:
     """Run a comparison with progress bars, then print its table."""
-    from adios.report import comparison_title, results_table
+    from adios.reporting.tables import comparison_title, results_table
 
     print_settings(comparison.base, {"preset": comparison.preset, "out": str(out), "threads": torch.get_num_threads()})
     with RunProgress(len(comparison.grid())) as progress:
@@ -424,8 +424,8 @@ def report(
 
       adios report runs/compare --format markdown > table.md
     """
-    from adios.outputs import load_records, rebuild_outputs
-    from adios.report import comparison_title, markdown_table, results_table, summary_csv
+    from adios.reporting.outputs import load_records, rebuild_outputs
+    from adios.reporting.tables import comparison_title, markdown_table, results_table, summary_csv
 
     if not (folder / "results.json").exists():
         raise UserError(f"{folder} has no results.json: pass a folder written by `adios compare --out DIR`")
@@ -475,7 +475,7 @@ def masks_gallery(
       adios masks --strategies adios,adios-s --from-run runs/compare --out adios-masks.png
     """
     from adios.data import load_dataset
-    from adios.gallery import strategy_gallery
+    from adios.reporting.gallery import strategy_gallery
 
     if n < 1:
         raise UserError(f"--n must be >= 1, got {n}")

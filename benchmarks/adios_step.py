@@ -6,13 +6,13 @@
 
 Four steps, timed side by side in one process (interleaved, one step of each per round, so that a
 shared machine's load hits them alike), on the ``RunSettings()`` defaults: resnet-tiny at 32 px,
-SimCLR heads as ``adios.run.build_models`` builds them, bf16 autocast, channels_last, batch 256:
+SimCLR heads as ``adios.runner.run.build_models`` builds them, bf16 autocast, channels_last, batch 256:
 
 (a) **naive ADIOS**, the published algorithm (Shi et al., ICML 2022; YugeTen/adios
     ``simclr_adios.py``): the encoder step loops over the N masks, encoding the clean view a and the
     masked view b*(1-m_n) each time; the mask step runs the occlusion model again and loops again
     through the frozen encoder (2N encoder passes per step, 4N per iteration);
-(b) **ADIOS**, ``adios.trainer.train_step`` with ``masks.build("adios")``: one occlusion forward shared by
+(b) **ADIOS**, ``adios.engine.trainer.train_step`` with ``masks.build("adios")``: one occlusion forward shared by
     both steps, a encoded once per step and the N masked views in one batched forward (2N + 2 passes);
 (c) **ADIOS-s**, the same step with one drawn slot per sample (4 passes);
 (d) **none**, plain SimCLR (2 passes).
@@ -35,14 +35,14 @@ import torch
 
 import adios  # noqa: F401  (registers every strategy)
 import masks
-from adios.objectives import frozen
-from adios.objectives.simclr import nt_xent
-from adios.optim import make_optimizer
-from adios.run import build_models
-from adios.seeding import generator, global_seed
-from adios.settings import RunSettings
-from adios.trainer import PassCounter, precision_context, synchronize, train_step
-from adios.views import Views
+from adios.engine.objectives import frozen
+from adios.engine.objectives.simclr import nt_xent
+from adios.engine.optim import make_optimizer
+from adios.engine.seeding import generator, global_seed
+from adios.engine.trainer import PassCounter, precision_context, synchronize, train_step
+from adios.engine.views import Views
+from adios.runner.run import build_models
+from adios.runner.settings import RunSettings
 
 
 def naive_adios_step(objective, strategy, views: Views, g: torch.Generator, optimizer, mask_optimizer, autocast) -> None:

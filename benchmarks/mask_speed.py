@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/mask_speed.py --threads 1 --sizes 32
 
 For every size, ``--rounds`` rounds, each timing one ``none`` training step
-(``adios.trainer.train_step`` of the ``RunSettings()`` default objective and encoder, built as
-``adios.run.build_models`` builds them, with bf16 autocast and channels_last) and then one mask draw
+(``adios.engine.trainer.train_step`` of the ``RunSettings()`` default objective and encoder, built as
+``adios.runner.run.build_models`` builds them, with bf16 autocast and channels_last) and then one mask draw
 of every strategy: interleaved, so the step and the draws meet the same machine state (on a shared
 machine that state drifts over seconds), and each draw follows a step as it does in training. Prints
 a markdown table of median mask time / median step time, and the sift-bovw fit time separately. The
@@ -28,11 +28,11 @@ from kornia.feature import SIFTDescriptor
 
 import baselines  # noqa: F401  (registers the static strategies)
 import masks
-from adios.optim import make_optimizer
-from adios.run import build_models
-from adios.settings import RunSettings
-from adios.trainer import precision_context, synchronize, train_step
-from adios.views import Views
+from adios.engine.optim import make_optimizer
+from adios.engine.trainer import precision_context, synchronize, train_step
+from adios.engine.views import Views
+from adios.runner.run import build_models
+from adios.runner.settings import RunSettings
 from baselines.sift_bovw import SiftBoVW, cell_patches
 
 STEP = "none step"

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from adios.data.dataset import ImageDataset
-from adios.seeding import derive_seed
+from adios.engine.seeding import derive_seed
 
 VERSION = 4  # bump when the rendering changes, so stale caches are not reused
 
@@ -286,7 +286,7 @@ def make_shapes(
         train_instances=train_instances,
         test_instances=test_instances[:, 0],
     )
-    from adios.store import atomic_torch_save
+    from adios.runner.store import atomic_torch_save
 
     atomic_torch_save(data.__dict__, cache)
     return data

@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from adios.encoders import Encoder
-from adios.optim import make_optimizer
-from adios.trainer import Schedule, TrainResult, TrainState, precision_context
-from adios.views import PairedViews
+from adios.engine.encoders import Encoder
+from adios.engine.optim import make_optimizer
+from adios.engine.trainer import Schedule, TrainResult, TrainState, precision_context
+from adios.engine.views import PairedViews
 
 REFERENCES = ("random-init", "supervised")
 

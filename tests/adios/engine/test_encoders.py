@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from adios.encoders import ChunkBatchNorm2d, build_encoder, chunked
+from adios.engine.encoders import ChunkBatchNorm2d, build_encoder, chunked
 from adios.errors import UserError
 
 

@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 import masks
 from adios.cli import app
-from adios.run import build_models, run_key
-from adios.settings import RunSettings
-from adios.trainer import train
-from adios.views import AugmentSettings, PairedViews
+from adios.engine.trainer import train
+from adios.engine.views import AugmentSettings, PairedViews
+from adios.runner.run import build_models, run_key
+from adios.runner.settings import RunSettings
 from baselines.sift_bovw import SiftBoVW
 
 runner = CliRunner()

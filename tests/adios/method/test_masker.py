@@ -1,6 +1,6 @@
 """ADIOS and ADIOS-s: the penalty, the draws, the options, and the two updates of the trainer's step.
 
-The efficiency checks compare :func:`adios.trainer.train_step` (one occlusion forward shared by both
+The efficiency checks compare :func:`adios.engine.trainer.train_step` (one occlusion forward shared by both
 steps, the clean view encoded once, the N masked views in one batched forward) with the published
 algorithm written out as a per-mask loop (Shi et al., ICML 2022; YugeTen/adios ``*_adios.py``).
 """
@@ -14,14 +14,14 @@ import torch
 
 import adios  # noqa: F401  (registers the strategies)
 import masks
-from adios.encoders import build_encoder
-from adios.masker import ADIOS, ADIOSSingle, sparsity_penalty
-from adios.objectives import build_objective, frozen
-from adios.objectives.byol import byol_regression
-from adios.objectives.simclr import nt_xent
-from adios.objectives.simsiam import negative_cosine
-from adios.trainer import train, train_step
-from adios.views import AugmentSettings, PairedViews, Views
+from adios.engine.encoders import build_encoder
+from adios.engine.objectives import build_objective, frozen
+from adios.engine.objectives.byol import byol_regression
+from adios.engine.objectives.simclr import nt_xent
+from adios.engine.objectives.simsiam import negative_cosine
+from adios.engine.trainer import train, train_step
+from adios.engine.views import AugmentSettings, PairedViews, Views
+from adios.method.masker import ADIOS, ADIOSSingle, sparsity_penalty
 
 HEADS = {
     "simclr": {"proj_hidden": 32, "proj_out": 16, "temperature": 0.2},
@@ -333,8 +333,8 @@ def test_efficient_step_equals_the_per_mask_loop(objective_name, strategy_name, 
         # BYOL's and SimSiam's cosine runs in float32 by design, where the batched form sums the K terms'
         # gradients in float32; keep it in float64 here so that the comparison is exact.
         exact = lambda p, z: torch.nn.functional.cosine_similarity(p.double(), z.double(), dim=-1)  # noqa: E731
-        monkeypatch.setattr("adios.objectives.byol.cosine", exact)
-        monkeypatch.setattr("adios.objectives.simsiam.cosine", exact)
+        monkeypatch.setattr("adios.engine.objectives.byol.cosine", exact)
+        monkeypatch.setattr("adios.engine.objectives.simsiam.cosine", exact)
     objective, strategy, views = build(objective_name, strategy_name, seed=1, dtype=dtype)
     naive_objective, naive_strategy = copy.deepcopy(objective), copy.deepcopy(strategy)
     seed = 3

@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
+from adios.engine.optim import LARS, make_optimizer, warmup_cosine
 from adios.errors import UserError
-from adios.optim import LARS, make_optimizer, warmup_cosine
 
 
 def test_warmup_then_cosine():

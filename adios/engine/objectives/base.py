@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor, nn
 
-from adios.encoders import ChunkBatchNorm1d, Encoder, chunked
+from adios.engine.encoders import ChunkBatchNorm1d, Encoder, chunked
 
 
 def mlp(dims: list[int], batch_norm: bool = True, hidden_bias: bool = True, norm_last: bool = False) -> nn.Sequential:

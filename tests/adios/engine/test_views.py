@@ -1,6 +1,6 @@
 import torch
 
-from adios.views import Augment, AugmentSettings, PairedViews
+from adios.engine.views import Augment, AugmentSettings, PairedViews
 
 
 def test_parameters_are_drawn_per_sample():

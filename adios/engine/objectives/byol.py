@@ -8,8 +8,8 @@ import math
 import torch
 from torch import Tensor
 
-from adios.encoders import Encoder, chunked
-from adios.objectives.base import Objective, cosine, mlp
+from adios.engine.encoders import Encoder, chunked
+from adios.engine.objectives.base import Objective, cosine, mlp
 from masks.apply import apply_masks
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from rich import box
 from rich.table import Table
 
-from adios.reference import REFERENCES
+from adios.runner.references import REFERENCES
 from eval.stats import PairedDifference, mean_std, paired_difference
 
 #: (record key, column label, higher is better) of the accuracy metrics.

@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from adios.figures import accuracy_figure, compute_figure, loss_figure
-from adios.report import markdown_table, summarise, summary_csv, verdicts
-from adios.store import atomic_write_json, atomic_write_text
+from adios.reporting.figures import accuracy_figure, compute_figure, loss_figure
+from adios.reporting.tables import markdown_table, summarise, summary_csv, verdicts
+from adios.runner.store import atomic_write_json, atomic_write_text
 
 # Per-step data stays in each run's metrics.json; the comparison files hold one flat record per run.
 PER_STEP_FIELDS = ("losses", "mask_losses")
@@ -130,7 +130,7 @@ def rebuild_outputs(out: Path, records: list[dict[str, Any]], info: dict[str, An
     """
     from adios.data import load_dataset
     from adios.errors import UserError
-    from adios.gallery import gallery_renderer
+    from adios.reporting.gallery import gallery_renderer
 
     base = info.get("base", {})
     strategies = info.get("strategies", [])  # the reference rows are listed apart, under "references"

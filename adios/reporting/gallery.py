@@ -10,8 +10,8 @@ import torch
 
 import masks
 from adios.data import ImageDataset
-from adios.run import build_strategy, fit_strategy
-from adios.seeding import generator
+from adios.engine.seeding import generator
+from adios.runner.run import build_strategy, fit_strategy
 from masks.gallery import render_gallery
 
 

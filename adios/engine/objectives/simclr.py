@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from adios.encoders import Encoder
-from adios.objectives.base import Objective, mlp
+from adios.engine.encoders import Encoder
+from adios.engine.objectives.base import Objective, mlp
 from masks.apply import apply_masks
 
 

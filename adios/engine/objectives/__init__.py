@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from adios.encoders import Encoder
+from adios.engine.encoders import Encoder
+from adios.engine.objectives.base import Objective, frozen
+from adios.engine.objectives.byol import BYOL
+from adios.engine.objectives.simclr import SimCLR
+from adios.engine.objectives.simsiam import SimSiam
 from adios.errors import unknown_name
-from adios.objectives.base import Objective, frozen
-from adios.objectives.byol import BYOL
-from adios.objectives.simclr import SimCLR
-from adios.objectives.simsiam import SimSiam
 
 OBJECTIVES: dict[str, type[Objective]] = {"simclr": SimCLR, "byol": BYOL, "simsiam": SimSiam}
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from adios.data import load_dataset
-from adios.gallery import gallery_renderer
-from adios.outputs import write_outputs
-from adios.run import execute_run, pick_device
-from adios.settings import RunSettings
-from adios.store import atomic_write_json
+from adios.reporting.gallery import gallery_renderer
+from adios.reporting.outputs import write_outputs
+from adios.runner.run import execute_run, pick_device
+from adios.runner.settings import RunSettings
+from adios.runner.store import atomic_write_json
 
 
 @dataclass

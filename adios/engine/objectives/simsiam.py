@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from adios.encoders import Encoder, chunked
-from adios.objectives.base import Objective, cosine, mlp
+from adios.engine.encoders import Encoder, chunked
+from adios.engine.objectives.base import Objective, cosine, mlp
 from masks.apply import apply_masks
 
 

@@ -1,7 +1,7 @@
 """ADIOS and ADIOS-s: adversarially learned masks (Shi, Siddharth, Torr, Kosiorek, ICML 2022; method.md §2-3).
 
-The occlusion model (:class:`adios.occlusion.OcclusionModel`) proposes N soft slots per image that
-sum to 1 at every pixel. The trainer (:func:`adios.trainer.train_step`) runs one forward of it per
+The occlusion model (:class:`adios.method.occlusion.OcclusionModel`) proposes N soft slots per image that
+sum to 1 at every pixel. The trainer (:func:`adios.engine.trainer.train_step`) runs one forward of it per
 batch, takes the encoder step with the masks detached, then the mask step: it minimises
 ``-objective + alpha * penalty`` over the occlusion model through the frozen encoder and heads.
 
@@ -19,8 +19,8 @@ import torch
 from torch import Tensor
 
 import masks
-from adios.occlusion import NORMS, OcclusionModel, num_levels
-from adios.optim import make_optimizer
+from adios.engine.optim import make_optimizer
+from adios.method.occlusion import NORMS, OcclusionModel, num_levels
 
 OPTIMIZERS = ("adamw", "sgd", "lars")
 MASK_WARMUP = 0.05  # fraction of the steps with a linear learning-rate warmup, then cosine decay
@@ -42,7 +42,7 @@ class _Adversarial(masks.LearnedStrategy):
 
     Options: ``image_size`` (S), ``n_masks`` (N), ``mask_channels`` (c, the UNet's base width),
     ``alpha_sparsity`` (the penalty's weight), ``mask_lr``, ``mask_norm`` (gn | in | no) and
-    ``mask_optimizer`` (adamw | sgd | lars, from :func:`adios.optim.make_optimizer`, no weight decay,
+    ``mask_optimizer`` (adamw | sgd | lars, from :func:`adios.engine.optim.make_optimizer`, no weight decay,
     5% linear warmup then cosine decay).
     """
 

@@ -4,11 +4,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from adios.encoders import build_encoder
-from adios.objectives import build_objective
-from adios.objectives.byol import byol_regression
-from adios.objectives.simclr import nt_xent
-from adios.objectives.simsiam import negative_cosine
+from adios.engine.encoders import build_encoder
+from adios.engine.objectives import build_objective
+from adios.engine.objectives.byol import byol_regression
+from adios.engine.objectives.simclr import nt_xent
+from adios.engine.objectives.simsiam import negative_cosine
 
 
 def nt_xent_reference(z1: torch.Tensor, z2: torch.Tensor, t: float) -> float:

@@ -1,6 +1,6 @@
 import json
 
-from adios import store
+from adios.runner import store
 
 
 def test_atomic_write_replaces_and_leaves_no_temporary_file(tmp_path):

@@ -13,8 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from adios.report import Summary, summarise
-from adios.store import atomic_write_bytes
+from adios.reporting.tables import Summary, summarise
+from adios.runner.store import atomic_write_bytes
 
 
 def _label(summary: Summary, summaries: list[Summary]) -> str:

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from adios.occlusion import OcclusionModel, UNet, num_levels
+from adios.method.occlusion import OcclusionModel, UNet, num_levels
 
 # method.md §2's table, written out again here: (encoder in, encoder out, decoder in, decoder out) in units of c.
 TABLE = {

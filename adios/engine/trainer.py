@@ -21,12 +21,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from adios.encoders import Encoder
-from adios.objectives import Objective, frozen
-from adios.optim import make_optimizer
-from adios.seeding import generator
-from adios.store import atomic_torch_save
-from adios.views import PairedViews, Views
+from adios.engine.encoders import Encoder
+from adios.engine.objectives import Objective, frozen
+from adios.engine.optim import make_optimizer
+from adios.engine.seeding import generator
+from adios.engine.views import PairedViews, Views
+from adios.runner.store import atomic_torch_save
 from masks import LearnedStrategy, MaskStrategy, is_learned
 
 

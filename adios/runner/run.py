@@ -18,15 +18,15 @@ import torch
 
 import masks
 from adios.data import ImageDataset
-from adios.encoders import build_encoder
+from adios.engine.encoders import build_encoder
+from adios.engine.objectives import build_objective
+from adios.engine.seeding import generator, global_seed
+from adios.engine.trainer import TrainResult, train
+from adios.engine.views import AugmentSettings, PairedViews
 from adios.errors import UserError
-from adios.objectives import build_objective
-from adios.reference import REFERENCES, train_supervised
-from adios.seeding import generator, global_seed
-from adios.settings import RunSettings
-from adios.store import atomic_torch_save, atomic_write_json
-from adios.trainer import TrainResult, train
-from adios.views import AugmentSettings, PairedViews
+from adios.runner.references import REFERENCES, train_supervised
+from adios.runner.settings import RunSettings
+from adios.runner.store import atomic_torch_save, atomic_write_json
 from eval.features import extract_features
 from eval.mask_metrics import mask_agreement, partition_from_masks
 from eval.probes import fit_linear_probe, knn_probe

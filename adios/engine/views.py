@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from adios.data.dataset import ImageDataset
-from adios.seeding import generator, global_seed
+from adios.engine.seeding import generator, global_seed
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The training machinery: encoders, objectives, views, optimisers, seeding and the one trainer."""

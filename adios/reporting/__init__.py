@@ -1,0 +1,1 @@
+"""From records to what people read: tables and statistics, report.md, figures and mask galleries."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
 
 from adios.data.shapes import make_shapes
 
-torch.set_num_threads(2)
+# ADIOS_TEST_THREADS=1 leaves the other core to a job running beside the tests.
+torch.set_num_threads(int(os.environ.get("ADIOS_TEST_THREADS", "2")))
 
 
 @pytest.fixture(autouse=True)

@@ -92,6 +92,8 @@ def validate(settings: RunSettings) -> None:
         (settings.n_train is None or settings.n_train >= 2, f"--n-train must be >= 2, got {settings.n_train}"),
         (settings.n_test is None or settings.n_test >= 1, f"--n-test must be >= 1, got {settings.n_test}"),
         (settings.precision in ("bf16", "fp32"), f"--precision must be bf16 or fp32, got {settings.precision}"),
+        (settings.budget in ("epochs", "compute"), f"--budget must be epochs or compute, got {settings.budget}"),
+        (settings.eval_every >= 0, f"--eval-every must be >= 0 (0 = no learning curve), got {settings.eval_every}"),
         (settings.optimizer in ("adamw", "sgd", "lars"), f"--optimizer must be adamw, sgd or lars, got {settings.optimizer}"),
         (
             0 < settings.crop_scale[0] <= settings.crop_scale[1] <= 1,
@@ -145,10 +147,19 @@ MaskOptimizer = Annotated[str | None, typer.Option(help="ADIOS: optimiser of the
 Out = Annotated[Path, typer.Option(help="Results folder; finished runs in it are reused, interrupted ones resumed.")]
 Device = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")]
 CheckpointEvery = Annotated[int, typer.Option(help="Save a resumable checkpoint every N training steps.")]
+Budget = Annotated[
+    str | None,
+    typer.Option(
+        help="epochs: every strategy trains --epochs; compute: each gets the steps whose encoder passes match the baseline's at --epochs. \\[default: epochs]"
+    ),
+]
+EvalEvery = Annotated[int | None, typer.Option(help="Learning curve: a kNN probe every E epochs (0 = off). \\[default: 0]")]
+CurveTrain = Annotated[int | None, typer.Option(help="Training images the learning-curve kNN uses. \\[default: 2000]")]
+CurveTest = Annotated[int | None, typer.Option(help="Test images the learning-curve kNN uses. \\[default: 1000]")]
 
 
 RUN_FLAGS = ("dataset", "data_dir", "image_size", "n_train", "n_test", "epochs", "batch_size", "optimizer", "lr", "weight_decay")
-RUN_FLAGS += ("temperature", "crop_scale", "jitter", "precision")
+RUN_FLAGS += ("temperature", "crop_scale", "jitter", "precision", "budget", "eval_every", "curve_train", "curve_test")
 MASK_FLAGS = (
     "mask_area",
     "cell_size",
@@ -299,6 +310,10 @@ def compare(
     crop_scale: CropScale = None,
     jitter: Jitter = None,
     precision: Precision = None,
+    budget: Budget = None,
+    eval_every: EvalEvery = None,
+    curve_train: CurveTrain = None,
+    curve_test: CurveTest = None,
     cell_size: CellSize = None,
     mode: Mode = None,
     sift_words: SiftWords = None,
@@ -337,6 +352,8 @@ def compare(
         chosen = [name for name in chosen if not masks.get(name).needs_instances]
     if baseline not in masks.names():
         raise unknown_name("baseline strategy", baseline, masks.names())
+    if base.budget == "compute":
+        base = base.replace(budget_baseline=baseline)
     comparison = Comparison(
         base=base,
         strategies=chosen,
@@ -374,6 +391,10 @@ def train(
     crop_scale: CropScale = None,
     jitter: Jitter = None,
     precision: Precision = None,
+    budget: Budget = None,
+    eval_every: EvalEvery = None,
+    curve_train: CurveTrain = None,
+    curve_test: CurveTest = None,
     cell_size: CellSize = None,
     mode: Mode = None,
     sift_words: SiftWords = None,

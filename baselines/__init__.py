@@ -9,7 +9,8 @@ from baselines import context_encoder
 from baselines import beit
 from baselines import sift_bovw
 from baselines import ground_truth
+from baselines import hide_main_object
 
 # isort: on
 
-__all__ = ["beit", "context_encoder", "ground_truth", "mae", "none", "random_patch", "sift_bovw"]
+__all__ = ["beit", "context_encoder", "ground_truth", "hide_main_object", "mae", "none", "random_patch", "sift_bovw"]

@@ -25,6 +25,10 @@ class MaskStrategy:
     name: ClassVar[str] = ""
     #: The masks need the view's instance map (``instances`` in ``__call__``).
     needs_instances: ClassVar[bool] = False
+    #: The masks need to know which object defines the class: instance id 1 (datasets with ``class_object``).
+    needs_class_object: ClassVar[bool] = False
+    #: A control (e.g. one built to do harm), not a method: left out of ``all``, marked in tables.
+    control: ClassVar[bool] = False
     #: K, the number of masked views per image.
     num_masks: int = 1
     #: The hidden fraction the strategy aims at (None where it chooses for itself).
@@ -54,6 +58,8 @@ class LearnedStrategy(nn.Module):
 
     name: ClassVar[str] = ""
     needs_instances: ClassVar[bool] = False
+    needs_class_object: ClassVar[bool] = False
+    control: ClassVar[bool] = False
     num_masks: int = 1
     target_area: float | None = None
     alpha: float = 0.0

@@ -19,6 +19,8 @@ class ImageDataset:
     probes and the mask metrics see.
 
     Instance maps (0 = background, 1..k = objects) are optional, with shape (N, R, H, W) and (M, H, W).
+    ``class_object`` says that instance id 1 is the object whose shape defines the class (true for
+    ``shapes``): the negative control ``hide-main-object`` needs it.
     """
 
     name: str
@@ -29,6 +31,7 @@ class ImageDataset:
     classes: list[str]
     train_instances: Tensor | None = None
     test_instances: Tensor | None = None
+    class_object: bool = False
     mean: tuple[float, ...] = field(default=())
     std: tuple[float, ...] = field(default=())
 
@@ -84,6 +87,7 @@ class ImageDataset:
             classes=self.classes,
             train_instances=None if self.train_instances is None else self.train_instances[tr],
             test_instances=None if self.test_instances is None else self.test_instances[te],
+            class_object=self.class_object,
             mean=self.mean,
             std=self.std,
         )

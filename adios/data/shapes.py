@@ -266,7 +266,7 @@ def make_shapes(
     cache = (cache_dir or default_cache_dir()) / f"shapes-{key}.pt"
     if cache.exists():
         try:
-            return ImageDataset(**torch.load(cache, weights_only=True))
+            return ImageDataset(**{**torch.load(cache, weights_only=True), "class_object": True})
         except Exception:  # a corrupt or partial cache is regenerated
             cache.unlink(missing_ok=True)
     shapes = SHAPES[:n_classes]
@@ -285,6 +285,7 @@ def make_shapes(
         classes=list(shapes),
         train_instances=train_instances,
         test_instances=test_instances[:, 0],
+        class_object=True,
     )
     from adios.runner.store import atomic_torch_save
 

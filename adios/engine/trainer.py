@@ -12,11 +12,13 @@ strategies and a resumed run continues exactly.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -47,6 +49,9 @@ class TrainState:
     train_seconds: float = 0.0
     mask_seconds: float = 0.0
     encoder_images: int = 0
+    #: Learning-curve points, one per evaluation: {epoch, step, encoder_passes, ...what the evaluator returns}.
+    curve: list[dict[str, Any]] = field(default_factory=list)
+    eval_seconds: float = 0.0
 
 
 @functools.lru_cache(maxsize=4)
@@ -57,17 +62,22 @@ def batch_order(seed: int, epoch: int, n: int) -> Tensor:
 
 @dataclass(frozen=True)
 class Schedule:
-    """Which images each step trains on: a fresh permutation per epoch, the last partial batch dropped."""
+    """Which images each step trains on: a fresh permutation per epoch, the last partial batch dropped.
+
+    ``total`` is ``epochs`` whole epochs, or exactly ``steps`` when given (a compute budget may end
+    mid-epoch); either way step k trains on the same images for every strategy of a seed.
+    """
 
     seed: int
     n: int
     batch_size: int
     epochs: int
+    steps: int | None = None
 
     @classmethod
-    def of(cls, views: PairedViews, batch_size: int, epochs: int) -> Schedule:
+    def of(cls, views: PairedViews, batch_size: int, epochs: int, steps: int | None = None) -> Schedule:
         n = views.data.train_images.shape[0]
-        return cls(views.seed, n, min(batch_size, n), epochs)
+        return cls(views.seed, n, min(batch_size, n), epochs, steps)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -75,7 +85,7 @@ class Schedule:
 
     @property
     def total(self) -> int:
-        return self.epochs * self.steps_per_epoch
+        return self.epochs * self.steps_per_epoch if self.steps is None else self.steps
 
     def indices(self, step: int) -> Tensor:
         """The training-set indices of one step's batch."""
@@ -148,18 +158,23 @@ def train_step(
 
 
 class PassCounter:
-    """Counts the images that go through every encoder of the objective (online and target)."""
+    """Counts the images that go through every encoder of the objective (online and target) in training mode."""
 
     def __init__(self, objective: Objective) -> None:
         self.images = 0
         self._handles = [m.register_forward_hook(self._hook) for m in objective.modules() if isinstance(m, Encoder)]
 
     def _hook(self, module, inputs, output) -> None:
-        self.images += inputs[0].shape[0]
+        if module.training:  # learning-curve probes run the encoder in eval mode; they are not training passes
+            self.images += inputs[0].shape[0]
 
     def close(self) -> None:
         for h in self._handles:
             h.remove()
+
+
+#: Called with the objective at a curve point; returns the metrics to record there (e.g. ``{"knn_acc": 0.41}``).
+Evaluator = Callable[[Objective], dict[str, float]]
 
 
 @dataclass
@@ -185,15 +200,23 @@ def train(
     lr: float,
     weight_decay: float,
     warmup: float,
+    steps: int | None = None,
     precision: str = "fp32",
     device: torch.device | str = "cpu",
     checkpoint: Path | None = None,
     checkpoint_every: int = 0,
     on_step: Callable[[int, int, StepResult], None] | None = None,
+    evaluate: Evaluator | None = None,
+    eval_every: int = 0,
 ) -> TrainResult:
-    """Train ``objective`` (and a learned ``strategy``) for ``epochs``; resume from ``checkpoint`` if it exists."""
+    """Train ``objective`` (and a learned ``strategy``) for ``epochs`` (or exactly ``steps``); resume from ``checkpoint``.
+
+    With ``evaluate`` and ``eval_every`` = E > 0, a learning-curve point is recorded before training,
+    after every E epochs and at the end. Evaluation runs without gradients and draws no random
+    numbers, so the trained weights are the same with or without it.
+    """
     device = torch.device(device)
-    schedule = Schedule.of(views, batch_size, epochs)
+    schedule = Schedule.of(views, batch_size, epochs, steps)
     total = schedule.total
     opt, sched = make_optimizer(optimizer, objective.parameters(), lr, weight_decay, total, warmup)
     mask_opt = mask_sched = None
@@ -202,6 +225,7 @@ def train(
     state = TrainState()
     if checkpoint is not None and checkpoint.exists():
         state = _load_checkpoint(checkpoint, objective, strategy, opt, sched, mask_opt, mask_sched)
+    curve_steps = _curve_steps(total, schedule.steps_per_epoch * eval_every) if evaluate is not None else set()
 
     counter = PassCounter(objective)
     images_before = state.encoder_images
@@ -210,6 +234,8 @@ def train(
         strategy.train()
     autocast = functools.partial(precision_context, device, precision)
     try:
+        if state.step in curve_steps and not any(p["step"] == state.step for p in state.curve):
+            _record_curve_point(state, evaluate, objective, schedule)
         while state.step < total:
             step = state.step
             t0 = time.perf_counter()
@@ -228,6 +254,8 @@ def train(
                 state.mask_losses.append(result.mask_loss)
             state.step += 1
             state.encoder_images = images_before + counter.images
+            if state.step in curve_steps:
+                _record_curve_point(state, evaluate, objective, schedule)
             if on_step is not None:
                 on_step(state.step, total, result)
             if checkpoint is not None and checkpoint_every and state.step % checkpoint_every == 0 and state.step < total:
@@ -235,6 +263,44 @@ def train(
     finally:
         counter.close()
     return TrainResult(state=state, steps_per_epoch=schedule.steps_per_epoch, batch_size=schedule.batch_size)
+
+
+def _curve_steps(total: int, every: int) -> set[int]:
+    """The steps after which a curve point is taken: 0, every ``every`` steps, and the last (none if ``every`` is 0)."""
+    if every <= 0:
+        return set()
+    return {*range(0, total, every), total}
+
+
+def _record_curve_point(state: TrainState, evaluate: Evaluator, objective: Objective, schedule: Schedule) -> None:
+    t0 = time.perf_counter()
+    metrics = evaluate(objective)
+    objective.train()
+    state.eval_seconds += time.perf_counter() - t0
+    epoch = state.step / schedule.steps_per_epoch
+    state.curve.append({"epoch": round(epoch, 4), "step": state.step, "encoder_passes": state.encoder_images, **metrics})
+
+
+def passes_per_image(
+    objective: Objective, strategy: MaskStrategy | LearnedStrategy, views: PairedViews, device: torch.device | str = "cpu"
+) -> float:
+    """Encoder passes per training image of one full iteration (both steps for learned strategies), counted.
+
+    One step on two images of copies of the models, so nothing of the real run changes: the count
+    comes from the forward hooks of :class:`PassCounter`, not from a formula.
+    """
+    device = torch.device(device)
+    objective, strategy = copy.deepcopy(objective), copy.deepcopy(strategy)
+    n = min(2, views.data.train_images.shape[0])
+    batch = views(0, torch.arange(n)).to(device)
+    opt = torch.optim.SGD(objective.parameters(), lr=0.0)
+    mask_opt = torch.optim.SGD(strategy.parameters(), lr=0.0) if is_learned(strategy) else None
+    counter = PassCounter(objective)
+    try:
+        train_step(objective, strategy, batch, generator(0, "passes"), opt, mask_opt, contextlib.nullcontext)
+    finally:
+        counter.close()
+    return counter.images / n
 
 
 def _save_checkpoint(path, state, objective, strategy, opt, sched, mask_opt, mask_sched) -> None:

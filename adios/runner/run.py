@@ -7,6 +7,7 @@ A run whose ``metrics.json`` exists is finished and is never redone.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -21,7 +22,7 @@ from adios.data import ImageDataset
 from adios.engine.encoders import build_encoder
 from adios.engine.objectives import build_objective
 from adios.engine.seeding import generator, global_seed
-from adios.engine.trainer import TrainResult, train
+from adios.engine.trainer import Schedule, TrainResult, passes_per_image, train
 from adios.engine.views import AugmentSettings, PairedViews
 from adios.errors import UserError
 from adios.runner.references import REFERENCES, train_supervised
@@ -78,6 +79,11 @@ def build_strategy(
         raise UserError(f"strategy '{name}': {error}") from None
     if strategy.needs_instances and not data.has_instances:
         raise UserError(f"strategy '{name}' needs instance maps, which dataset '{data.name}' does not have; use --dataset shapes")
+    if strategy.needs_class_object and not data.class_object:
+        raise UserError(
+            f"strategy '{name}' needs to know which object defines the class, which dataset '{data.name}' does not say; "
+            "use --dataset shapes"
+        )
     return strategy
 
 
@@ -150,6 +156,60 @@ def probe(encoder: torch.nn.Module, data: ImageDataset, precision: str) -> dict[
     }
 
 
+def curve_evaluator(data: ImageDataset, settings: RunSettings) -> Callable[[torch.nn.Module], dict[str, float]]:
+    """The learning-curve probe: kNN (k = 20) on frozen features of a fixed prefix of the train and test images.
+
+    The prefix (``curve_train`` images of render 0, ``curve_test`` test images) is the same for every
+    strategy and seed, so the curves are paired like the final probes.
+    """
+    autocast = settings.precision == "bf16"
+    train_images = data.normalise(data.train_images[: settings.curve_train, 0])
+    test_images = data.normalise(data.test_images[: settings.curve_test])
+    train_y, test_y = data.train_labels[: settings.curve_train].numpy(), data.test_labels[: settings.curve_test].numpy()
+
+    def evaluate(objective: torch.nn.Module) -> dict[str, float]:
+        encoder = objective.encoder
+        train_x = extract_features(encoder, train_images, autocast=autocast).numpy()
+        test_x = extract_features(encoder, test_images, autocast=autocast).numpy()
+        return {"knn_acc": knn_probe(train_x, train_y, test_x, test_y, k=20)}
+
+    return evaluate
+
+
+def mask_model_share(strategy, encoder: torch.nn.Module, image_size: int, device: torch.device) -> float:
+    """The occlusion model's forward + backward FLOPs per image, in units of one encoder forward + backward.
+
+    Counted once per setting with ``torch.utils.flop_counter.FlopCounterMode`` on copies of the models
+    (0 for static strategies): the learned strategy's cost beyond the encoder passes it causes.
+    """
+    if not masks.is_learned(strategy):
+        return 0.0
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def flops(fn) -> int:
+        x = torch.randn(2, 3, image_size, image_size, device=device)
+        with FlopCounterMode(display=False) as counter:
+            fn(x).float().sum().backward()
+        return counter.get_total_flops()
+
+    strategy_copy, encoder_copy = copy.deepcopy(strategy).float(), copy.deepcopy(encoder).float()
+    return flops(strategy_copy.propose) / max(1, flops(encoder_copy))
+
+
+def planned_steps(settings: RunSettings, objective, strategy, views: PairedViews, data: ImageDataset, device) -> int | None:
+    """Under ``budget="compute"``: the steps whose encoder passes match ``budget_baseline`` trained for ``epochs``.
+
+    A strategy at 4 passes per image trains half the steps of one at 2. ``None`` under ``budget="epochs"``.
+    """
+    if settings.budget == "epochs":
+        return None
+    reference = build_strategy(settings.budget_baseline, settings.mask_options, settings.seed, data)
+    fit_strategy(reference, settings.budget_baseline, data.normalise(data.train_images[:, 0]), None)
+    epoch_steps = Schedule.of(views, settings.batch_size, settings.epochs).total
+    ratio = passes_per_image(objective, reference, views, device) / passes_per_image(objective, strategy, views, device)
+    return max(1, round(epoch_steps * ratio))
+
+
 @torch.no_grad()
 def measure_masks(strategy, data: ImageDataset, seed: int, device: torch.device) -> dict[str, float]:
     """Mask statistics on the first test images (unaugmented), with a fixed generator.
@@ -168,6 +228,11 @@ def measure_masks(strategy, data: ImageDataset, seed: int, device: torch.device)
         partition = strategy.propose(images).argmax(1) if masks.is_learned(strategy) else partition_from_masks(hard)
         stats.update(mask_agreement(partition.cpu(), instances.cpu()))
     return stats
+
+
+def objective_masks_both(objective) -> bool:
+    """Whether the objective masks both views (the occlusion model then runs on both)."""
+    return bool(getattr(objective, "masks_both_views", False))
 
 
 class RunLog:
@@ -217,7 +282,7 @@ def execute_run(
         device=device,
         on_step=step_cb,
     )
-    strategy, fit_seconds = None, 0.0
+    strategy, fit_seconds, share, steps = None, 0.0, 0.0, None
     if settings.strategy == "supervised":
         result: TrainResult | None = train_supervised(encoder, len(data.classes), views, **budget)
     elif settings.strategy == "random-init":
@@ -229,7 +294,20 @@ def execute_run(
         fit_start = time.perf_counter()
         fit_strategy(strategy, settings.strategy, data.normalise(data.train_images[:, 0]), out / "cache")
         fit_seconds = time.perf_counter() - fit_start
-        result = train(objective, strategy, views, checkpoint=checkpoint, checkpoint_every=checkpoint_every, **budget)
+        steps = planned_steps(settings, objective, strategy, views, data, device)
+        share = mask_model_share(strategy, encoder, data.image_size, device)
+        evaluate = curve_evaluator(data, settings) if settings.eval_every > 0 else None
+        result = train(
+            objective,
+            strategy,
+            views,
+            steps=steps,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+            evaluate=evaluate,
+            eval_every=settings.eval_every,
+            **budget,
+        )
         log(f"trained {result.state.step} steps in {result.state.train_seconds:.1f}s")
 
     probe_start = time.perf_counter()
@@ -250,14 +328,26 @@ def execute_run(
         record["mask_area"] = None
     state = result.state if result is not None else None
     train_seconds = state.train_seconds if state else 0.0
+    passes = result.passes_per_image if result else 0.0
+    images = state.step * result.batch_size if state else 0
     record.update(
         {
-            "wall_seconds": train_seconds + fit_seconds + (time.perf_counter() - probe_start),
+            "budget": settings.budget,
+            "curve": state.curve if state else [],
+            "encoder_passes": state.encoder_images if state else 0,
+            "mask_model_share": share,
+            # counted work in encoder-pass units: the passes, plus one occlusion-model forward and backward per image and step
+            "work": (state.encoder_images if state else 0) + images * share * (2 if objective_masks_both(objective) else 1),
+            "eval_seconds": state.eval_seconds if state else 0.0,
+            "wall_seconds": train_seconds
+            + fit_seconds
+            + (state.eval_seconds if state else 0.0)
+            + (time.perf_counter() - probe_start),
             "fit_seconds": fit_seconds,
             "train_seconds": train_seconds,
             "mask_seconds": state.mask_seconds if state else 0.0,
             "probe_seconds": probe_seconds,
-            "passes_per_image": result.passes_per_image if result else 0.0,
+            "passes_per_image": passes,
             "steps": state.step if state else 0,
             "final_loss": state.losses[-1] if state and state.losses else None,
             "losses": state.losses if state else [],

@@ -44,6 +44,15 @@ class RunSettings:
     # views
     crop_scale: tuple[float, float] = (0.5, 1.0)
     jitter: float = 0.4  # colour-jitter strength s: brightness, contrast, saturation s; hue s/4
+    # budget: "epochs" trains every strategy for `epochs`; "compute" gives each strategy the steps that match
+    # the encoder passes of `budget_baseline` trained for `epochs` (passes are counted, so this is deterministic)
+    budget: str = "epochs"
+    budget_baseline: str = "none"
+    # learning curves: a kNN probe every `eval_every` epochs (0 = off) on the first `curve_train` training
+    # and `curve_test` test images, the same subset for every strategy and seed
+    eval_every: int = 0
+    curve_train: int = 2000
+    curve_test: int = 1000
     # speed (no effect on what is computed beyond float rounding)
     precision: str = "bf16"
     channels_last: bool = True

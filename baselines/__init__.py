@@ -1,16 +1,14 @@
-"""The static mask strategies, one module each. Importing this package registers them, in this order."""
+"""The static mask strategies, one module each. Importing this package registers every module in it.
 
-# The import order is the registration order, which the CLI and the reports list.
-# isort: off
-from baselines import none
-from baselines import random_patch
-from baselines import mae
-from baselines import context_encoder
-from baselines import beit
-from baselines import sift_bovw
-from baselines import ground_truth
-from baselines import hide_main_object
+There is no list to keep: a new module in this folder that decorates its class with
+``@masks.register("name")`` is registered, listed and tested like the others. ``none`` is imported
+first, so that the plain-SSL baseline leads every listing; the rest follow in alphabetical order.
+"""
 
-# isort: on
+import importlib
+import pkgutil
 
-__all__ = ["beit", "context_encoder", "ground_truth", "hide_main_object", "mae", "none", "random_patch", "sift_bovw"]
+from baselines import none  # noqa: F401
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

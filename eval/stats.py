@@ -33,11 +33,21 @@ class PairedDifference:
     low: float | None
     high: float | None
     n: int
+    sd: float = math.nan  # standard deviation of the paired differences (NaN when n < 2)
 
     @property
     def significant(self) -> bool:
         """The interval excludes zero."""
         return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)
+
+    @property
+    def half_width(self) -> float | None:
+        return None if self.low is None or self.high is None else (self.high - self.low) / 2
+
+    @property
+    def detectable(self) -> float:
+        """The minimum detectable effect of these seeds (80% power, alpha 0.05), from the observed spread."""
+        return minimum_detectable_effect(self.sd, self.n)
 
 
 def paired_difference(values: Sequence[float], baseline: Sequence[float], confidence: float = 0.95) -> PairedDifference:
@@ -49,8 +59,9 @@ def paired_difference(values: Sequence[float], baseline: Sequence[float], confid
     mean = float(d.mean())
     if n < 2:
         return PairedDifference(mean, None, None, n)
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * d.std(ddof=1) / math.sqrt(n))
-    return PairedDifference(mean, mean - half, mean + half, n)
+    sd = float(d.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n))
+    return PairedDifference(mean, mean - half, mean + half, n, sd)
 
 
 def paired_power(effect: float, sd: float, n: int, alpha: float = 0.05) -> float:

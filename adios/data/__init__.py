@@ -22,6 +22,8 @@ DATASETS: dict[str, str] = {
 
 #: The datasets whose images come with instance maps (for ground-truth masks and mask-object agreement).
 DATASETS_WITH_INSTANCES = frozenset({"shapes"})
+#: The datasets that say which object defines the class (instance id 1), for the hide-main-object control.
+DATASETS_WITH_CLASS_OBJECT = frozenset({"shapes"})
 
 _LOADERS: dict[str, Callable[[Path | None, int], ImageDataset]] = {
     "cifar10": load_cifar10,
@@ -45,4 +47,4 @@ def load_dataset(
     return data.subset(n_train, n_test)
 
 
-__all__ = ["DATASETS", "DATASETS_WITH_INSTANCES", "ImageDataset", "load_dataset"]
+__all__ = ["DATASETS", "DATASETS_WITH_CLASS_OBJECT", "DATASETS_WITH_INSTANCES", "ImageDataset", "load_dataset"]

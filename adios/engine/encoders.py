@@ -15,14 +15,18 @@ exactly the numbers of N separate forwards, as the published per-mask loop compu
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor, nn
 from torchvision.models import VisionTransformer
 from torchvision.models.resnet import BasicBlock, ResNet
 
-from adios.errors import unknown_name
+from adios.errors import UserError
+from masks.registry import Registry
+
+#: Encoders by CLI name: a factory ``image_size -> Encoder``. Plugins use the entry-point group ``adios.encoders``.
+ENCODERS: Registry = Registry("encoder", "adios.encoders")
 
 
 class ChunkBatchNorm(nn.modules.batchnorm._BatchNorm):
@@ -91,11 +95,13 @@ def _small_image_resnet(layers: list[int], width: int) -> nn.Module:
     return net
 
 
+@ENCODERS.register("resnet18")
 def resnet18(image_size: int) -> Encoder:
     """ResNet18 (torchvision) with the small-image stem; 512-d features."""
     return Encoder(_small_image_resnet([2, 2, 2, 2], 64), 512)
 
 
+@ENCODERS.register("resnet-tiny")
 def resnet_tiny(image_size: int) -> Encoder:
     """ResNet with one BasicBlock per stage, width 16, small-image stem; 128-d features (fast on a CPU)."""
     return Encoder(_small_image_resnet([1, 1, 1, 1], 16), 128)
@@ -113,24 +119,14 @@ class _ViTFeatures(nn.Module):
         return self.vit(x)
 
 
+@ENCODERS.register("vit-tiny")
 def vit_tiny(image_size: int) -> Encoder:
     """ViT-Tiny (torchvision): dim 192, 12 layers, 3 heads, patch = size/8; class-token features."""
     if image_size % 8:
-        from adios.errors import UserError
-
         raise UserError(f"vit-tiny needs an image size divisible by 8 (patch = size/8); got {image_size}")
     return Encoder(_ViTFeatures(image_size), 192)
 
 
-ENCODERS: dict[str, Callable[[int], Encoder]] = {
-    "resnet-tiny": resnet_tiny,
-    "resnet18": resnet18,
-    "vit-tiny": vit_tiny,
-}
-
-
 def build_encoder(name: str, image_size: int) -> Encoder:
     """Build an encoder by its CLI name."""
-    if name not in ENCODERS:
-        raise unknown_name("encoder", name, ENCODERS)
-    return ENCODERS[name](image_size)
+    return ENCODERS.get(name)(image_size)

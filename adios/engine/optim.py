@@ -8,7 +8,10 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from adios.errors import unknown_name
+from masks.registry import Registry
+
+#: Optimisers by CLI name: a factory ``(param_groups, lr) -> torch.optim.Optimizer``; group ``adios.optimizers``.
+OPTIMIZERS: Registry = Registry("optimizer", "adios.optimizers")
 
 
 def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup: float) -> torch.optim.lr_scheduler.LambdaLR:
@@ -66,17 +69,27 @@ class LARS(torch.optim.SGD):
                 group["weight_decay"] = group.pop("_wd")
 
 
+@OPTIMIZERS.register("adamw")
+def adamw(groups: list[dict], lr: float) -> torch.optim.Optimizer:
+    """AdamW (Loshchilov & Hutter 2019), weight decay per parameter group."""
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+@OPTIMIZERS.register("sgd")
+def sgd(groups: list[dict], lr: float) -> torch.optim.Optimizer:
+    """SGD with momentum 0.9."""
+    return torch.optim.SGD(groups, lr=lr, momentum=0.9)
+
+
+@OPTIMIZERS.register("lars")
+def lars(groups: list[dict], lr: float) -> torch.optim.Optimizer:
+    """SGD with momentum and LARS trust ratios on weights (You et al. 2017), as in the published ADIOS runs."""
+    return LARS(groups, lr=lr)
+
+
 def make_optimizer(
     name: str, params: Iterable[nn.Parameter], lr: float, weight_decay: float, total_steps: int, warmup: float
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """An optimiser by name (adamw, sgd, lars) and its warmup + cosine schedule."""
-    groups = _param_groups(params, weight_decay)
-    if name == "adamw":
-        opt: torch.optim.Optimizer = torch.optim.AdamW(groups, lr=lr)
-    elif name == "sgd":
-        opt = torch.optim.SGD(groups, lr=lr, momentum=0.9)
-    elif name == "lars":
-        opt = LARS(groups, lr=lr)
-    else:
-        raise unknown_name("optimizer", name, ["adamw", "sgd", "lars"])
+    """An optimiser by name (see :data:`OPTIMIZERS`) and its warmup + cosine schedule."""
+    opt = OPTIMIZERS.get(name)(_param_groups(params, weight_decay), lr)
     return opt, warmup_cosine(opt, total_steps, warmup)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,8 +29,17 @@ from adios.engine.objectives import Objective, frozen
 from adios.engine.optim import make_optimizer
 from adios.engine.seeding import generator
 from adios.engine.views import PairedViews, Views
+from adios.errors import UserError
 from adios.runner.store import atomic_torch_save
 from masks import LearnedStrategy, MaskStrategy, is_learned
+
+
+class Diverged(Exception):
+    """The loss became NaN or infinite: the run stops and is recorded as failed, with the step."""
+
+    def __init__(self, step: int, loss: float) -> None:
+        super().__init__(f"{'NaN' if math.isnan(loss) else 'infinite'} loss at step {step}")
+        self.step, self.loss = step, loss
 
 
 @dataclass
@@ -135,8 +145,9 @@ def train_step(
     mask_seconds = time.perf_counter() - t0
 
     # 2. Encoder step: minimise the objective over encoder and heads, masks held fixed.
+    labels = {"labels": views.labels} if objective.uses_labels else {}
     with autocast():
-        loss = objective.loss(a, b, masks_b.detach(), None if masks_a is None else masks_a.detach())
+        loss = objective.loss(a, b, masks_b.detach(), None if masks_a is None else masks_a.detach(), **labels)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -242,6 +253,8 @@ def train(
             batch = views(step, schedule.indices(step)).to(device)
             g = generator(views.seed, "masks", step, device=device)
             result = train_step(objective, strategy, batch, g, opt, mask_opt, autocast)
+            if not math.isfinite(result.loss) or (result.mask_loss is not None and not math.isfinite(result.mask_loss)):
+                raise Diverged(step + 1, result.loss if not math.isfinite(result.loss) else result.mask_loss)
             sched.step()
             if mask_sched is not None:
                 mask_sched.step()
@@ -320,15 +333,21 @@ def _save_checkpoint(path, state, objective, strategy, opt, sched, mask_opt, mas
 
 
 def _load_checkpoint(path, objective, strategy, opt, sched, mask_opt, mask_sched) -> TrainState:
-    ckpt = torch.load(path, weights_only=False, map_location="cpu")
-    objective.load_state_dict(ckpt["objective"])
-    if ckpt["strategy"] is not None:
-        strategy.load_state_dict(ckpt["strategy"])
-    opt.load_state_dict(ckpt["optimizer"])
-    sched.load_state_dict(ckpt["scheduler"])
-    if mask_opt is not None:
-        mask_opt.load_state_dict(ckpt["mask_optimizer"])
-        mask_sched.load_state_dict(ckpt["mask_scheduler"])
-    if ckpt["momentum"] is not None:
-        objective.momentum = ckpt["momentum"]
-    return TrainState(**ckpt["state"])
+    """Restore a checkpoint: tensors and plain containers only (``weights_only``), so a crafted file runs no code."""
+    try:
+        ckpt = torch.load(path, weights_only=True, map_location="cpu")
+        objective.load_state_dict(ckpt["objective"])
+        if ckpt["strategy"] is not None:
+            strategy.load_state_dict(ckpt["strategy"])
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        if mask_opt is not None:
+            mask_opt.load_state_dict(ckpt["mask_optimizer"])
+            mask_sched.load_state_dict(ckpt["mask_scheduler"])
+        if ckpt["momentum"] is not None:
+            objective.momentum = ckpt["momentum"]
+        return TrainState(**ckpt["state"])
+    except Exception as error:  # not ours, another version's, or crafted: never guess
+        raise UserError(
+            f"{path} is not a checkpoint of this run ({type(error).__name__}); delete it to restart the run from scratch"
+        ) from None

@@ -1,10 +1,9 @@
-"""The comparison's figures (matplotlib, PNG): accuracy bars, accuracy vs compute, training-loss curves."""
+"""The comparison's figures (matplotlib, PNG): accuracy bars, accuracy vs compute, learning curves, training losses."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 import matplotlib.ticker
@@ -14,12 +13,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from adios.reporting.tables import Summary, summarise
+from adios.runner.record import RunRecord
 from adios.runner.store import atomic_write_bytes
 
 
 def _label(summary: Summary, summaries: list[Summary]) -> str:
     trained = [s for s in summaries if not s.is_reference]
-    parts = [summary.strategy]
+    parts = [summary.label]
     if len({s.objective for s in trained}) > 1 and not summary.is_reference:
         parts.append(summary.objective)
     if len({s.encoder for s in summaries}) > 1:
@@ -35,7 +35,7 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
-def accuracy_figure(records: list[dict[str, Any]], path: Path, baseline: str = "none") -> Path:
+def accuracy_figure(records: list[RunRecord], path: Path, baseline: str = "none") -> Path:
     """Grouped bars of linear, kNN and occluded accuracy per strategy, with std error bars over seeds."""
     summaries = summarise(records, baseline)
     labels = [_label(s, summaries) for s in summaries]
@@ -61,29 +61,57 @@ def accuracy_figure(records: list[dict[str, Any]], path: Path, baseline: str = "
     return _save(fig, path)
 
 
-def compute_figure(records: list[dict[str, Any]], path: Path, baseline: str = "none") -> Path:
-    """Linear accuracy (mean ± std over seeds) against mean wall time per run, one point per strategy."""
-    summaries = [s for s in summarise(records, baseline) if s.values("wall_seconds") and s.strategy != "random-init"]
+def compute_figure(records: list[RunRecord], path: Path, baseline: str = "none") -> Path:
+    """Linear accuracy (mean ± std over seeds) against counted work per run (encoder-pass units), one point per row."""
+    summaries = summarise(records, baseline)
+    trained = [s for s in summaries if s.values("work") and s.stat("work")[0] > 0]
     fig, ax = plt.subplots(figsize=(6.8, 4.4))
-    times = []
-    for j, s in enumerate(summaries):
-        t, (acc, acc_std) = s.stat("wall_seconds")[0], s.stat("linear_acc")
-        times.append(t)
-        passes = s.stat("passes_per_image")[0]
-        label = f"{_label(s, summaries)} ({passes:.0f} passes/img)"
-        ax.errorbar(t, acc, yerr=acc_std, fmt="o", capsize=3, color=f"C{j}", label=label)
-    reference = [r for r in records if r["strategy"] == "random-init"]
-    if reference:
-        ax.axhline(np.mean([r["linear_acc"] for r in reference]), color="grey", linestyle="--", linewidth=1, label="random-init")
+    works = []
+    for j, s in enumerate(trained):
+        work, (acc, acc_std) = s.stat("work")[0], s.stat("linear_acc")
+        works.append(work)
+        label = f"{_label(s, summaries)} ({s.stat('passes_per_image')[0]:.0f} passes/img, {s.stat('steps')[0]:.0f} steps)"
+        ax.errorbar(work, acc, yerr=acc_std, fmt="o", capsize=3, color=f"C{j}", label=label)
+    for s in summaries:
+        if s.is_reference and not s.values("work") and s.values("linear_acc"):
+            ax.axhline(
+                s.stat("linear_acc")[0], color="grey", linestyle="--", linewidth=1, label=f"{_label(s, summaries)} (untrained)"
+            )
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    if times and max(times) > 10 * min(times):
+    if works and max(works) > 10 * min(works):
         ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.xaxis.set_major_formatter(matplotlib.ticker.EngFormatter())
     ax.margins(x=0.1, y=0.15)
-    ax.set_xlabel("wall time per run (s)")
+    ax.set_xlabel("counted work per run (encoder passes + occlusion-model share)")
     ax.set_ylabel("linear probe accuracy")
     ax.grid(alpha=0.3)
     ax.set_title("Accuracy vs compute (mean ± std over seeds)")
+    return _save(fig, path)
+
+
+def curve_figure(records: list[RunRecord], path: Path, baseline: str = "none") -> Path:
+    """kNN accuracy of the learning curves against epoch and against encoder passes: mean over seeds, ± std band."""
+    summaries = summarise(records, baseline)
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.2), sharey=True)
+    untrained = [s for s in summaries if s.is_reference and not s.values("work") and s.values("knn_acc")]
+    for j, s in enumerate(summaries):
+        curve = s.curve()
+        if curve is None:
+            continue
+        mean, std = np.array(curve.mean), np.array(curve.std)
+        style = {"color": f"C{j % 10}", "linewidth": 1.4, "linestyle": "--" if s.is_control else "-"}
+        for ax, x in zip(axes, (curve.epochs, curve.passes), strict=True):
+            ax.plot(x, mean, label=_label(s, summaries), **style)
+            ax.fill_between(x, mean - std, mean + std, color=style["color"], alpha=0.15, linewidth=0)
+    for ax, xlabel in zip(axes, ("epoch", "encoder passes (images through the encoder, cumulative)"), strict=True):
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+        for s in untrained:
+            ax.axhline(s.stat("knn_acc")[0], color="grey", linestyle=":", linewidth=1)
+    axes[1].xaxis.set_major_formatter(matplotlib.ticker.EngFormatter())
+    axes[0].set_ylabel("kNN accuracy (k = 20, fixed curve subset)")
+    axes[1].legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.suptitle("Learning curves: mean over seeds, band = ± std (dotted: random-init on the full probe)")
     return _save(fig, path)
 
 

@@ -66,14 +66,30 @@ def strategy_gallery(
         if isinstance(strategy, torch.nn.Module):
             strategy.eval()
         fit_strategy(strategy, name, fit_images, cache_dir)
-        label = f"{name} ({'trained' if state is not None else 'untrained'}, all slots)" if masks.is_learned(strategy) else name
+        if masks.is_learned(strategy):
+            label = f"{name}\n({'trained' if state is not None else 'untrained'}; colour = slot)"
+        elif masks.takes_area(name):
+            label = f"{name}\n(area {strategy.target_area:g})"
+        else:
+            label = f"{name}\n(own area)"
         rows[label] = masks_to_show(strategy, images, generator(seed, "gallery"), instances)
-    return render_gallery(data.denormalise(images), rows, path, title=f"{data.name}: masks on test images (1 = hidden)")
+    area = (options or {}).get("mask_area")
+    rule = (
+        f"areas matched at {area:g} where a strategy takes one" if area is not None else "each strategy at its own default area"
+    )
+    title = f"{data.name}: masks on test images; grey = hidden, {rule}; learned strategies: the argmax slot of each pixel"
+    return render_gallery(data.denormalise(images), rows, path, title=title)
 
 
 def gallery_renderer(data: ImageDataset, strategies: list[str], seed: int, options: dict[str, Any] | None, runs: Path):
     """A callable ``(path) -> None`` drawing the gallery of a comparison's strategies (those the data can mask)."""
-    shown = [s for s in strategies if s in masks.names() and (not masks.get(s).needs_instances or data.has_instances)]
+    shown = [
+        s
+        for s in strategies
+        if s in masks.names()
+        and (not masks.get(s).needs_instances or data.has_instances)
+        and (not masks.get(s).needs_class_object or data.class_object)
+    ]
 
     def render(path: Path) -> None:
         strategy_gallery(data, shown, path, seed=seed, options=options, runs=runs)

@@ -1,58 +1,50 @@
-"""Reference rows of every table: the untrained encoder, and the same encoder trained with labels."""
+"""Reference rows: encoders to probe that no mask strategy produced, so a table says how much was learned at all.
+
+A reference is its own kind of run. It says how its encoder comes about: ``random-init`` does not
+train (the untrained encoder, probed the same way); ``supervised`` trains the same encoder through
+the one trainer with a cross-entropy objective on the same views, budget and optimiser, no mask.
+Plugins add references through the entry-point group ``adios.references``.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from typing import ClassVar
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-
+from adios.data import ImageDataset
 from adios.engine.encoders import Encoder
-from adios.engine.optim import make_optimizer
-from adios.engine.trainer import Schedule, TrainResult, TrainState, precision_context
-from adios.engine.views import PairedViews
-
-REFERENCES = ("random-init", "supervised")
+from adios.engine.objectives import Objective
+from adios.engine.objectives.supervised import CrossEntropy
+from masks.registry import Registry
 
 
-def train_supervised(
-    encoder: Encoder,
-    n_classes: int,
-    views: PairedViews,
-    *,
-    epochs: int,
-    batch_size: int,
-    optimizer: str,
-    lr: float,
-    weight_decay: float,
-    warmup: float,
-    precision: str = "fp32",
-    device: torch.device | str = "cpu",
-    on_step: Callable[[int, int, float], None] | None = None,
-) -> TrainResult:
-    """Cross-entropy on view a of the same pairs, with the same budget and optimiser as the SSL runs."""
-    device = torch.device(device)
-    head = nn.Linear(encoder.feature_dim, n_classes).to(device)
-    model = nn.Sequential(encoder, head).train()
-    schedule = Schedule.of(views, batch_size, epochs)
-    total = schedule.total
-    opt, sched = make_optimizer(optimizer, model.parameters(), lr, weight_decay, total, warmup)
-    state = TrainState()
-    for step in range(total):
-        t0 = time.perf_counter()
-        batch = views(step, schedule.indices(step)).to(device)
-        with precision_context(device, precision):
-            loss = F.cross_entropy(model(batch.a).float(), batch.labels)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        state.train_seconds += time.perf_counter() - t0
-        state.losses.append(float(loss.detach()))
-        state.step += 1
-        state.encoder_images += batch.a.shape[0]
-        if on_step is not None:
-            on_step(state.step, total, state.losses[-1])
-    return TrainResult(state=state, steps_per_epoch=schedule.steps_per_epoch, batch_size=schedule.batch_size)
+class Reference:
+    """A reference row. ``objective`` builds what the trainer trains (None: nothing is trained)."""
+
+    name: ClassVar[str] = ""
+    #: Whether the reference trains (its run key then covers the training settings too).
+    trains: ClassVar[bool] = True
+
+    def objective(self, encoder: Encoder, data: ImageDataset) -> Objective | None:
+        raise NotImplementedError
+
+
+#: Reference rows by name. Plugins use the entry-point group ``adios.references``.
+REFERENCES: Registry[type[Reference]] = Registry("reference row", "adios.references")
+
+
+@REFERENCES.register("random-init")
+class RandomInit(Reference):
+    """the untrained encoder, probed the same way"""
+
+    trains = False
+
+    def objective(self, encoder: Encoder, data: ImageDataset) -> Objective | None:
+        return None
+
+
+@REFERENCES.register("supervised")
+class Supervised(Reference):
+    """the same encoder trained with labels (cross-entropy on view a), same budget and optimiser"""
+
+    def objective(self, encoder: Encoder, data: ImageDataset) -> Objective | None:
+        return CrossEntropy(encoder, len(data.classes))

@@ -1,33 +1,39 @@
-"""One run: build the models from the seed, train, probe the frozen encoder, measure the masks.
+"""One run: build the models from the seed, train, probe the frozen encoder, measure the masks, write the record.
 
-Each run owns a folder ``OUT/runs/<strategy>-<objective>-<encoder>-s<seed>-<key>/`` holding
-``settings.json``, ``checkpoint.pt`` (while training), ``model.pt``, ``metrics.json`` and ``log.txt``.
-A run whose ``metrics.json`` exists is finished and is never redone.
+Each run owns a folder ``OUT/runs/<row>-<objective>-<encoder>-s<seed>-<key>/`` holding ``settings.json``,
+``checkpoint.pt`` (while training), ``model.pt``, ``metrics.json`` and ``log.txt``. A run whose
+``metrics.json`` exists is finished and is never redone; a lock per run folder keeps two processes
+(shards) from training the same run. A run whose loss goes NaN or whose features collapse is
+recorded as failed, with the step and the reason, and the grid goes on.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
+import inspect
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 import masks
 from adios.data import ImageDataset
 from adios.engine.encoders import build_encoder
-from adios.engine.objectives import build_objective
+from adios.engine.objectives import OBJECTIVES, Objective, build_objective
 from adios.engine.seeding import generator, global_seed
-from adios.engine.trainer import Schedule, TrainResult, passes_per_image, train
+from adios.engine.trainer import Diverged, Schedule, TrainState, passes_per_image, train
 from adios.engine.views import AugmentSettings, PairedViews
 from adios.errors import UserError
-from adios.runner.references import REFERENCES, train_supervised
-from adios.runner.settings import RunSettings
-from adios.runner.store import atomic_torch_save, atomic_write_json
+from adios.runner import provenance
+from adios.runner.record import RunRecord, read_record, record_document
+from adios.runner.references import REFERENCES
+from adios.runner.settings import RunSettings, run_key
+from adios.runner.store import atomic_torch_save, atomic_write_json, run_lock
+from eval.collapse import feature_spread, is_collapsed
 from eval.features import extract_features
 from eval.mask_metrics import mask_agreement, partition_from_masks
 from eval.probes import fit_linear_probe, knn_probe
@@ -37,18 +43,30 @@ from masks.stats import mask_statistics
 MASK_METRIC_IMAGES = 512  # test images the mask statistics are measured on
 
 
-def run_key(settings: RunSettings) -> str:
-    """A short hash of every setting and of every option the strategy is built with, its defaults included.
+@dataclass(frozen=True)
+class RunIdentity:
+    """What a run is, before anything is built: its table row, kind, key and folder name."""
 
-    So a strategy whose default changes (say, a codebook size) gets a new run, never a silent reuse.
-    """
-    options = {} if settings.strategy in REFERENCES else masks.effective_options(settings.strategy, settings.mask_options)
-    text = json.dumps({"settings": settings.to_dict(), "strategy_options": options}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+    row: str
+    kind: str  # "strategy", "control" or "reference"
+    trains: bool
+    strategy_options: dict[str, Any] | None
+    key: str
+
+    @classmethod
+    def of(cls, settings: RunSettings) -> RunIdentity:
+        if settings.reference is not None:
+            reference = REFERENCES.get(settings.reference)
+            return cls(settings.reference, "reference", reference.trains, None, run_key(settings, None, reference.trains))
+        options = masks.effective_options(settings.strategy, settings.mask_options)
+        kind = "control" if masks.get(settings.strategy).control else "strategy"
+        return cls(settings.strategy, kind, True, options, run_key(settings, options))
 
 
 def run_name(settings: RunSettings) -> str:
-    return f"{settings.strategy}-{settings.objective}-{settings.encoder}-s{settings.seed}-{run_key(settings)}"
+    """The run's folder name: ``<row>-<objective>-<encoder>-s<seed>-<key>``."""
+    identity = RunIdentity.of(settings)
+    return f"{identity.row}-{settings.objective}-{settings.encoder}-s{settings.seed}-{identity.key}"
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -70,21 +88,19 @@ def build_strategy(
     name: str, options: dict[str, Any], seed: int, data: ImageDataset
 ) -> masks.MaskStrategy | masks.LearnedStrategy:
     """A mask strategy built from its options, initialised from the seed, checked against the data."""
-    try:
-        with global_seed(seed, "strategy-init"):
-            strategy = masks.build(name, image_size=data.image_size, **options)
-    except masks.UnknownStrategy:
-        raise UserError(f"unknown strategy '{name}'; choose one of: {', '.join(masks.names())}") from None
-    except (TypeError, ValueError) as error:
-        raise UserError(f"strategy '{name}': {error}") from None
-    if strategy.needs_instances and not data.has_instances:
+    cls = masks.get(name)
+    if cls.needs_instances and not data.has_instances:
         raise UserError(f"strategy '{name}' needs instance maps, which dataset '{data.name}' does not have; use --dataset shapes")
-    if strategy.needs_class_object and not data.class_object:
+    if cls.needs_class_object and not data.class_object:
         raise UserError(
             f"strategy '{name}' needs to know which object defines the class, which dataset '{data.name}' does not say; "
             "use --dataset shapes"
         )
-    return strategy
+    try:
+        with global_seed(seed, "strategy-init"):
+            return masks.build(name, image_size=data.image_size, **options)
+    except (TypeError, ValueError) as error:
+        raise UserError(f"strategy '{name}': {error}") from None
 
 
 def fit_strategy(
@@ -104,30 +120,29 @@ def augment_settings(settings: RunSettings) -> AugmentSettings:
 
 
 def objective_options(settings: RunSettings) -> dict[str, Any]:
-    options: dict[str, Any] = {
+    """The options of the run's objective that it takes (head widths, temperature), from its constructor."""
+    values = {
         "proj_hidden": settings.proj_hidden,
         "proj_out": settings.proj_out,
         "pred_hidden": settings.pred_hidden,
+        "temperature": settings.temperature,
     }
-    if settings.objective == "simclr":
-        options["temperature"] = settings.temperature
-        options.pop("pred_hidden")
-    return {k: v for k, v in options.items() if v is not None}
+    params = inspect.signature(OBJECTIVES.get(settings.objective)).parameters
+    return {k: v for k, v in values.items() if k in params and v is not None}
 
 
-def build_models(settings: RunSettings, data: ImageDataset, device: torch.device):
-    """Encoder (+ objective) initialised from the seed alone: the same weights for every strategy.
+def build_models(settings: RunSettings, data: ImageDataset, device: torch.device) -> tuple[torch.nn.Module, Objective | None]:
+    """Encoder and what trains it, initialised from the seed alone: the same weights for every strategy.
 
-    Reference runs (random-init, supervised) build the encoder alone; it is created first from the
-    same stream, so it starts from the same weights as the SSL runs' encoder.
+    The encoder is created first from the same stream, so reference runs start from the same weights
+    as the SSL runs' encoder. A reference that does not train has no objective.
     """
     with global_seed(settings.seed, "model-init"):
         encoder = build_encoder(settings.encoder, data.image_size)
-        objective = (
-            None
-            if settings.strategy in REFERENCES
-            else build_objective(settings.objective, encoder, **objective_options(settings))
-        )
+        if settings.reference is not None:
+            objective = REFERENCES.get(settings.reference)().objective(encoder, data)
+        else:
+            objective = build_objective(settings.objective, encoder, **objective_options(settings))
     model = objective if objective is not None else encoder
     model.to(device)
     if settings.channels_last:
@@ -139,10 +154,14 @@ def probe(encoder: torch.nn.Module, data: ImageDataset, precision: str) -> dict[
     """Linear and kNN probes on frozen features of unaugmented train (render 0) and test images.
 
     The linear probe fitted on clean features is also scored on the test images covered by the
-    held-out occluders of :mod:`eval.robustness` (occlusion robustness).
+    held-out occluders of :mod:`eval.robustness` (occlusion robustness). ``feature_std`` is the
+    spread of the test features (:func:`eval.collapse.feature_spread`; ~0 means collapse).
     """
     autocast = precision == "bf16"
-    features = lambda images: extract_features(encoder, data.normalise(images), autocast=autocast).numpy()  # noqa: E731
+
+    def features(images: torch.Tensor) -> np.ndarray:
+        return extract_features(encoder, data.normalise(images), autocast=autocast).numpy()
+
     train_x, test_x = features(data.train_images[:, 0]), features(data.test_images)
     train_y, test_y = data.train_labels.numpy(), data.test_labels.numpy()
     occluded_images, occluded_fraction = occlude(data.test_images, fill=data.mean)
@@ -153,10 +172,11 @@ def probe(encoder: torch.nn.Module, data: ImageDataset, precision: str) -> dict[
         "knn200_acc": knn_probe(train_x, train_y, test_x, test_y, k=200),
         "occluded_linear_acc": float(linear.score(features(occluded_images), test_y)),
         "occluded_fraction": occluded_fraction,
+        "feature_std": feature_spread(test_x),
     }
 
 
-def curve_evaluator(data: ImageDataset, settings: RunSettings) -> Callable[[torch.nn.Module], dict[str, float]]:
+def curve_evaluator(data: ImageDataset, settings: RunSettings) -> Callable[[Objective], dict[str, float]]:
     """The learning-curve probe: kNN (k = 20) on frozen features of a fixed prefix of the train and test images.
 
     The prefix (``curve_train`` images of render 0, ``curve_test`` test images) is the same for every
@@ -167,10 +187,9 @@ def curve_evaluator(data: ImageDataset, settings: RunSettings) -> Callable[[torc
     test_images = data.normalise(data.test_images[: settings.curve_test])
     train_y, test_y = data.train_labels[: settings.curve_train].numpy(), data.test_labels[: settings.curve_test].numpy()
 
-    def evaluate(objective: torch.nn.Module) -> dict[str, float]:
-        encoder = objective.encoder
-        train_x = extract_features(encoder, train_images, autocast=autocast).numpy()
-        test_x = extract_features(encoder, test_images, autocast=autocast).numpy()
+    def evaluate(objective: Objective) -> dict[str, float]:
+        train_x = extract_features(objective.encoder, train_images, autocast=autocast).numpy()
+        test_x = extract_features(objective.encoder, test_images, autocast=autocast).numpy()
         return {"knn_acc": knn_probe(train_x, train_y, test_x, test_y, k=20)}
 
     return evaluate
@@ -180,7 +199,7 @@ def mask_model_share(strategy, encoder: torch.nn.Module, image_size: int, device
     """The occlusion model's forward + backward FLOPs per image, in units of one encoder forward + backward.
 
     Counted once per setting with ``torch.utils.flop_counter.FlopCounterMode`` on copies of the models
-    (0 for static strategies): the learned strategy's cost beyond the encoder passes it causes.
+    (0 for static strategies): a learned strategy's cost beyond the encoder passes it causes.
     """
     if not masks.is_learned(strategy):
         return 0.0
@@ -196,7 +215,9 @@ def mask_model_share(strategy, encoder: torch.nn.Module, image_size: int, device
     return flops(strategy_copy.propose) / max(1, flops(encoder_copy))
 
 
-def planned_steps(settings: RunSettings, objective, strategy, views: PairedViews, data: ImageDataset, device) -> int | None:
+def planned_steps(
+    settings: RunSettings, objective: Objective, strategy, views: PairedViews, data: ImageDataset, device
+) -> int | None:
     """Under ``budget="compute"``: the steps whose encoder passes match ``budget_baseline`` trained for ``epochs``.
 
     A strategy at 4 passes per image trains half the steps of one at 2. ``None`` under ``budget="epochs"``.
@@ -224,15 +245,11 @@ def measure_masks(strategy, data: ImageDataset, seed: int, device: torch.device)
     soft = strategy(images, generator(seed, "mask-metrics", device=device), instances)
     hard = strategy.binary_masks(images, generator(seed, "mask-metrics", device=device), instances)
     stats = mask_statistics(soft.float(), hard)
+    stats["hidden_fraction"], stats["hidden_fraction_std"] = stats.pop("mask_area"), stats.pop("mask_area_std")
     if instances is not None and bool(hard.any()):  # a strategy that hides nothing has no segments to compare
         partition = strategy.propose(images).argmax(1) if masks.is_learned(strategy) else partition_from_masks(hard)
         stats.update(mask_agreement(partition.cpu(), instances.cpu()))
     return stats
-
-
-def objective_masks_both(objective) -> bool:
-    """Whether the objective masks both views (the occlusion model then runs on both)."""
-    return bool(getattr(objective, "masks_both_views", False))
 
 
 class RunLog:
@@ -253,119 +270,116 @@ def execute_run(
     *,
     device: torch.device | None = None,
     on_step: Callable[[int, int], None] | None = None,
+    on_wait: Callable[[], None] | None = None,
     checkpoint_every: int = 20,
-) -> tuple[dict[str, Any], str]:
+    area_matched: bool = False,
+) -> tuple[RunRecord, str]:
     """Do one run (or load its finished record). Returns the record and 'done', 'resumed' or 'skipped'."""
     device = device or pick_device()
-    name = run_name(settings)
-    folder = out / "runs" / name
-    metrics_path = folder / "metrics.json"
-    if metrics_path.exists():
-        return json.loads(metrics_path.read_text()), "skipped"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = out / "runs" / run_name(settings)
+    with run_lock(folder, on_wait):
+        if (folder / "metrics.json").exists():
+            return read_record(folder / "metrics.json"), "skipped"
+        return _train_and_measure(settings, data, out, folder, device, on_step, checkpoint_every, area_matched)
+
+
+def _train_and_measure(settings, data, out, folder, device, on_step, checkpoint_every, area_matched) -> tuple[RunRecord, str]:
+    identity = RunIdentity.of(settings)
     atomic_write_json(folder / "settings.json", settings.to_dict())
     checkpoint = folder / "checkpoint.pt"
     status = "resumed" if checkpoint.exists() else "done"
     log = RunLog(folder / "log.txt")
-    log(f"{status} run {name} on {device}")
+    log(f"{'resuming' if status == 'resumed' else 'starting'} run {folder.name} on {device}")
     encoder, objective = build_models(settings, data, device)
     views = PairedViews(data, augment_settings(settings), settings.seed)
-    step_cb = (lambda step, total, *_: on_step(step, total)) if on_step else None
-    budget = dict(
-        epochs=settings.epochs,
-        batch_size=settings.batch_size,
-        optimizer=settings.optimizer,
-        lr=settings.lr,
-        weight_decay=settings.weight_decay,
-        warmup=settings.warmup,
-        precision=settings.precision,
-        device=device,
-        on_step=step_cb,
+    strategy = (
+        masks.build("none")
+        if settings.reference is not None
+        else build_strategy(settings.strategy, settings.mask_options, settings.seed, data)
     )
-    strategy, fit_seconds, share, steps = None, 0.0, 0.0, None
-    if settings.strategy == "supervised":
-        result: TrainResult | None = train_supervised(encoder, len(data.classes), views, **budget)
-    elif settings.strategy == "random-init":
-        result = None
-    else:
-        strategy = build_strategy(settings.strategy, settings.mask_options, settings.seed, data)
-        if isinstance(strategy, torch.nn.Module):
-            strategy.to(device)
-        fit_start = time.perf_counter()
+    if isinstance(strategy, torch.nn.Module):
+        strategy.to(device)
+    fit_start = time.perf_counter()
+    if objective is not None:
         fit_strategy(strategy, settings.strategy, data.normalise(data.train_images[:, 0]), out / "cache")
-        fit_seconds = time.perf_counter() - fit_start
+    fit_seconds = time.perf_counter() - fit_start
+
+    state, failure, share, batch_size = TrainState(), None, 0.0, 0
+    if objective is not None:
         steps = planned_steps(settings, objective, strategy, views, data, device)
         share = mask_model_share(strategy, encoder, data.image_size, device)
         evaluate = curve_evaluator(data, settings) if settings.eval_every > 0 else None
-        result = train(
-            objective,
-            strategy,
-            views,
-            steps=steps,
-            checkpoint=checkpoint,
-            checkpoint_every=checkpoint_every,
-            evaluate=evaluate,
-            eval_every=settings.eval_every,
-            **budget,
-        )
-        log(f"trained {result.state.step} steps in {result.state.train_seconds:.1f}s")
+        try:
+            result = train(
+                objective,
+                strategy,
+                views,
+                epochs=settings.epochs,
+                batch_size=settings.batch_size,
+                optimizer=settings.optimizer,
+                lr=settings.lr,
+                weight_decay=settings.weight_decay,
+                warmup=settings.warmup,
+                steps=steps,
+                precision=settings.precision,
+                device=device,
+                checkpoint=checkpoint,
+                checkpoint_every=checkpoint_every,
+                on_step=(lambda step, total, *_: on_step(step, total)) if on_step else None,
+                evaluate=evaluate,
+                eval_every=settings.eval_every,
+            )
+            state, batch_size = result.state, result.batch_size
+            log(f"trained {state.step} steps in {state.train_seconds:.1f}s")
+        except Diverged as diverged:
+            failure = str(diverged)
+            log(f"failed: {failure}")
 
     probe_start = time.perf_counter()
-    record: dict[str, Any] = {
-        "strategy": settings.strategy,
-        "objective": settings.objective,
-        "encoder": settings.encoder,
-        "dataset": settings.dataset,
-        "seed": settings.seed,
-        **probe(encoder, data, settings.precision),
-    }
-    probe_seconds = time.perf_counter() - probe_start
-    if strategy is not None:
-        record.update(measure_masks(strategy, data, settings.seed, device))
-        record["mask_options"] = strategy.options
-        record["target_area"] = strategy.target_area
-    else:
-        record["mask_area"] = None
-    state = result.state if result is not None else None
-    train_seconds = state.train_seconds if state else 0.0
-    passes = result.passes_per_image if result else 0.0
-    images = state.step * result.batch_size if state else 0
-    record.update(
-        {
-            "budget": settings.budget,
-            "curve": state.curve if state else [],
-            "encoder_passes": state.encoder_images if state else 0,
-            "mask_model_share": share,
-            # counted work in encoder-pass units: the passes, plus one occlusion-model forward and backward per image and step
-            "work": (state.encoder_images if state else 0) + images * share * (2 if objective_masks_both(objective) else 1),
-            "eval_seconds": state.eval_seconds if state else 0.0,
-            "wall_seconds": train_seconds
-            + fit_seconds
-            + (state.eval_seconds if state else 0.0)
-            + (time.perf_counter() - probe_start),
-            "fit_seconds": fit_seconds,
-            "train_seconds": train_seconds,
-            "mask_seconds": state.mask_seconds if state else 0.0,
-            "probe_seconds": probe_seconds,
-            "passes_per_image": passes,
-            "steps": state.step if state else 0,
-            "final_loss": state.losses[-1] if state and state.losses else None,
-            "losses": state.losses if state else [],
-            "mask_losses": state.mask_losses if state else [],
-            "key": run_key(settings),
-            "run": name,
-            "device": str(device),
-            "torch": torch.__version__,
-        }
+    record = RunRecord(
+        strategy=identity.row,
+        objective=settings.objective,
+        encoder=settings.encoder,
+        dataset=settings.dataset,
+        seed=settings.seed,
+        kind=identity.kind,
     )
+    if failure is None:
+        for name, value in probe(encoder, data, settings.precision).items():
+            setattr(record, name, value)
+        if is_collapsed(record.feature_std):
+            failure = f"collapsed features (spread {record.feature_std:.3f} of the test features)"
+    probe_seconds = time.perf_counter() - probe_start
+    if identity.kind != "reference" and failure is None:
+        for name, value in measure_masks(strategy, data, settings.seed, device).items():
+            setattr(record, name, value)
+        record.mask_options, record.target_area = strategy.options, strategy.target_area
+        record.area_matched = area_matched and masks.takes_area(settings.strategy)
+    work_per_step = (2 if getattr(objective, "masks_both_views", False) else 1) * share
+    record.status, record.failure = ("ok", None) if failure is None else ("failed", failure)
+    record.budget = settings.budget
+    record.steps = state.step
+    record.passes_per_image = state.encoder_images / max(1, state.step * batch_size)
+    record.encoder_passes = state.encoder_images
+    record.mask_model_share = share
+    # counted work in encoder-pass units: the passes, plus the occlusion model's forward and backward per image and step
+    record.work = state.encoder_images + state.step * batch_size * work_per_step
+    record.final_loss = state.losses[-1] if state.losses else None
+    record.curve, record.losses, record.mask_losses = state.curve, state.losses, state.mask_losses
+    record.train_seconds, record.fit_seconds, record.mask_seconds = state.train_seconds, fit_seconds, state.mask_seconds
+    record.eval_seconds, record.probe_seconds = state.eval_seconds, probe_seconds
+    record.wall_seconds = state.train_seconds + fit_seconds + state.eval_seconds + (time.perf_counter() - probe_start)
+    record.key, record.run, record.device = identity.key, folder.name, str(device)
+    record.threads, record.versions, record.commit = provenance.threads(), provenance.versions(), provenance.git_commit()
     atomic_torch_save(
         {"encoder": encoder.state_dict(), "strategy": strategy.state_dict() if isinstance(strategy, torch.nn.Module) else None},
         folder / "model.pt",
     )
-    atomic_write_json(metrics_path, record)
-    checkpoint.unlink(missing_ok=True)
-    log(f"linear {record['linear_acc']:.3f} knn {record['knn_acc']:.3f} in {record['wall_seconds']:.1f}s")
+    atomic_write_json(folder / "metrics.json", record_document(record))
+    (folder / "checkpoint.pt").unlink(missing_ok=True)
+    if record.ok:
+        log(f"linear {record.linear_acc:.3f} knn {record.knn_acc:.3f} in {record.wall_seconds:.1f}s")
     return record, status
 
 
-__all__ = ["REFERENCES", "execute_run", "run_key", "run_name"]
+__all__ = ["RunIdentity", "build_models", "build_strategy", "execute_run", "fit_strategy", "pick_device", "run_name"]

@@ -1,63 +1,84 @@
-"""The settings of one run, the presets, and the run key.
+"""The settings of one run, the presets, validation, and the run key.
 
-Every field has a working default and a CLI flag. A preset fills in a coherent set of sizes; flags
-given on the command line override it. The effective settings are saved next to every result.
+Every field of :class:`RunSettings` has a working default, a help text and a group; the CLI makes
+one flag per field from them (``adios/cli.py`` declares none by hand). A preset fills in a coherent
+set of values per objective and encoder; values the user gives override it. The effective settings
+are saved next to every result, and :meth:`RunSettings.validate` rejects bad values with a one-line
+:class:`~adios.errors.UserError` naming the flag and the fix.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from adios.errors import UserError
 
+#: Groups of fields: the run key of a reference row that does not train leaves out every group but these.
+UNTRAINED_GROUPS = ("what", "data", "speed")
+
+
+def setting(default: Any, help: str, group: str, *, flag: bool = True, factory: Any = None) -> Any:
+    """A settings field with its CLI help text and its group (for the run key)."""
+    metadata = {"help": help, "group": group, "flag": flag}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Everything that determines one run's numbers (the run key hashes all of it)."""
+    """Everything that determines one run's numbers."""
 
-    # what is compared
-    dataset: str = "shapes"
-    strategy: str = "none"
-    objective: str = "simclr"
-    encoder: str = "resnet-tiny"
-    seed: int = 0
+    # what is compared (set per run by the comparison grid; not CLI flags of their own)
+    dataset: str = setting("shapes", "Dataset (see `adios list`).", "what")
+    strategy: str = setting("none", "Mask strategy.", "what", flag=False)
+    objective: str = setting("simclr", "SSL objective.", "what", flag=False)
+    encoder: str = setting("resnet-tiny", "Encoder.", "what", flag=False)
+    seed: int = setting(0, "Seed of data order, views, masks and initialisation.", "what", flag=False)
+    reference: str | None = setting(None, "A reference row (random-init, supervised) instead of a strategy.", "what", flag=False)
     # data
-    data_dir: str | None = None
-    image_size: int = 32
-    n_train: int | None = 10_000
-    n_test: int | None = 2_000
+    data_dir: str | None = setting(None, "Folder holding a real dataset (cifar10, cifar100, stl10, imagefolder).", "data")
+    image_size: int = setting(32, "Image side in pixels.", "data")
+    n_train: int | None = setting(10_000, "Training images to use (the first N).", "data")
+    n_test: int | None = setting(2_000, "Test images to use (the first N).", "data")
     # optimisation
-    epochs: int = 10
-    batch_size: int = 128
-    optimizer: str = "adamw"
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    warmup: float = 0.05
+    epochs: int = setting(10, "Training epochs.", "train")
+    batch_size: int = setting(128, "Batch size.", "train")
+    optimizer: str = setting("adamw", "Optimiser (see `adios list`).", "train")
+    lr: float = setting(1e-3, "Peak learning rate (linear warmup, then cosine decay).", "train")
+    weight_decay: float = setting(1e-4, "Weight decay (not on biases and norms).", "train")
+    warmup: float = setting(0.05, "Fraction of the steps with a linear learning-rate warmup.", "train")
     # objective
-    temperature: float = 0.2
-    proj_hidden: int | None = 512
-    proj_out: int | None = 128
-    pred_hidden: int | None = 512
+    temperature: float = setting(0.2, "SimCLR temperature.", "objective")
+    proj_hidden: int | None = setting(512, "Projector hidden width.", "objective")
+    proj_out: int | None = setting(128, "Projector output width.", "objective")
+    pred_hidden: int | None = setting(512, "Predictor hidden width, BYOL and SimSiam.", "objective")
     # views
-    crop_scale: tuple[float, float] = (0.5, 1.0)
-    jitter: float = 0.4  # colour-jitter strength s: brightness, contrast, saturation s; hue s/4
-    # budget: "epochs" trains every strategy for `epochs`; "compute" gives each strategy the steps that match
-    # the encoder passes of `budget_baseline` trained for `epochs` (passes are counted, so this is deterministic)
-    budget: str = "epochs"
-    budget_baseline: str = "none"
-    # learning curves: a kNN probe every `eval_every` epochs (0 = off) on the first `curve_train` training
-    # and `curve_test` test images, the same subset for every strategy and seed
-    eval_every: int = 0
-    curve_train: int = 2000
-    curve_test: int = 1000
+    crop_scale: tuple[float, float] = setting((0.5, 1.0), "RandomResizedCrop area range: LOW HIGH.", "views")
+    jitter: float = setting(0.4, "Colour-jitter strength s (brightness, contrast, saturation s; hue s/4).", "views")
+    # budget
+    budget: str = setting(
+        "epochs",
+        "epochs: every strategy trains --epochs; compute: each gets the steps whose encoder passes match the baseline's at --epochs.",
+        "budget",
+    )
+    budget_baseline: str = setting(
+        "none", "The strategy whose passes set a compute budget (the comparison's baseline).", "budget", flag=False
+    )
+    # learning curves
+    eval_every: int = setting(0, "Learning curve: a kNN probe every E epochs (0 = off).", "curve")
+    curve_train: int = setting(2000, "Training images the learning-curve kNN uses (a fixed prefix).", "curve")
+    curve_test: int = setting(1000, "Test images the learning-curve kNN uses (a fixed prefix).", "curve")
     # speed (no effect on what is computed beyond float rounding)
-    precision: str = "bf16"
-    channels_last: bool = True
-    # mask-strategy options, passed to the strategies that take them
-    mask_options: dict[str, Any] = field(default_factory=dict)
+    precision: str = setting("bf16", "bf16 (autocast) or fp32.", "speed")
+    channels_last: bool = setting(True, "channels_last memory format for convolutions.", "speed", flag=False)
+    # mask-strategy options, passed to the strategies that take them (their own flags come from their constructors)
+    mask_options: dict[str, Any] = setting(None, "Mask-strategy options.", "masks", flag=False, factory=dict)
 
     def replace(self, **changes: Any) -> RunSettings:
         return dataclasses.replace(self, **changes)
@@ -71,38 +92,79 @@ class RunSettings:
         values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in names}
         return cls(**values)
 
-
-PRESETS: dict[str, dict[str, Any]] = {
-    # Sized for minutes on a 2-core CPU; README "How the quick preset was chosen" has the measurements.
-    # Static strategies hide 25% (areas matched), ADIOS has N = 4 slots (1/4 each on average).
-    "quick": {"mask_options": {"mask_area": 0.25, "n_masks": 4, "mask_channels": 16, "alpha_sparsity": 1.0, "mask_lr": 1e-4}},
-    # The published STL-10 setting (method.md §3), for GPUs.
-    "paper": {
-        "dataset": "stl10",
-        "encoder": "resnet18",
-        "image_size": 96,
-        "n_train": None,
-        "n_test": None,
-        "epochs": 400,
-        "batch_size": 256,
-        "optimizer": "lars",
-        "lr": 0.3,
-        "weight_decay": 1e-5,
-        "warmup": 10 / 400,
-        "temperature": 0.2,
-        "proj_hidden": None,
-        "proj_out": None,
-        "pred_hidden": None,
-        "crop_scale": (0.08, 1.0),
-        "jitter": 0.8,
-        # each static strategy at its published default area; ADIOS as published for STL-10
-        "mask_options": {"n_masks": 6, "mask_channels": 64, "alpha_sparsity": 1.0, "mask_lr": 0.05, "mask_optimizer": "lars"},
-    },
-}
+    def validate(self) -> None:
+        """Raise a :class:`UserError` naming the flag for a value no run can use."""
+        for ok, message in _checks(self):
+            if not ok:
+                raise UserError(message)
 
 
-def preset(name: str) -> RunSettings:
-    """The settings of a preset."""
-    if name not in PRESETS:
-        raise UserError(f"unknown preset '{name}'; choose one of: {', '.join(PRESETS)}")
-    return RunSettings().replace(**PRESETS[name])
+def _checks(s: RunSettings) -> list[tuple[bool, str]]:
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    return [
+        (
+            isinstance(s.epochs, int) and s.epochs >= 1,
+            f"--epochs must be >= 1, got {s.epochs} (random-init is the untrained reference row)",
+        ),
+        (isinstance(s.batch_size, int) and s.batch_size >= 2, f"--batch-size must be >= 2, got {s.batch_size}"),
+        (isinstance(s.image_size, int) and s.image_size >= 8, f"--image-size must be at least 8, got {s.image_size}"),
+        (number(s.lr) and s.lr > 0, f"--lr must be a number > 0, got {s.lr}"),
+        (number(s.weight_decay) and s.weight_decay >= 0, f"--weight-decay must be >= 0, got {s.weight_decay}"),
+        (number(s.warmup) and 0 <= s.warmup < 1, f"--warmup must be a fraction in [0, 1), got {s.warmup}"),
+        (number(s.temperature) and s.temperature > 0, f"--temperature must be > 0, got {s.temperature}"),
+        (number(s.jitter) and 0 <= s.jitter <= 1, f"--jitter must be in [0, 1], got {s.jitter}"),
+        (s.n_train is None or s.n_train >= 2, f"--n-train must be >= 2, got {s.n_train}"),
+        (s.n_test is None or s.n_test >= 1, f"--n-test must be >= 1, got {s.n_test}"),
+        (s.precision in ("bf16", "fp32"), f"--precision must be bf16 or fp32, got {s.precision}"),
+        (s.budget in ("epochs", "compute"), f"--budget must be epochs or compute, got {s.budget}"),
+        (
+            isinstance(s.eval_every, int) and s.eval_every >= 0,
+            f"--eval-every must be >= 0 (0 = no learning curve), got {s.eval_every}",
+        ),
+        (
+            s.curve_train >= 1 and s.curve_test >= 1,
+            f"--curve-train and --curve-test must be >= 1, got {s.curve_train}, {s.curve_test}",
+        ),
+        (
+            len(s.crop_scale) == 2 and 0 < s.crop_scale[0] <= s.crop_scale[1] <= 1,
+            f"--crop-scale must satisfy 0 < low <= high <= 1, got {s.crop_scale}",
+        ),
+        (
+            all(w is None or (isinstance(w, int) and w >= 1) for w in (s.proj_hidden, s.proj_out, s.pred_hidden)),
+            f"--proj-hidden, --proj-out and --pred-hidden must be positive integers, got {s.proj_hidden}, {s.proj_out}, {s.pred_hidden}",
+        ),
+    ]
+
+
+def flag_fields() -> list[dataclasses.Field]:
+    """The fields that are CLI flags, in declaration order."""
+    return [f for f in dataclasses.fields(RunSettings) if f.metadata.get("flag")]
+
+
+def run_key(settings: RunSettings, strategy_options: dict[str, Any] | None, trains: bool = True) -> str:
+    """A short hash of what can change a run's numbers, and nothing else.
+
+    ``strategy_options`` are the options the strategy is built with, its defaults included (so a
+    strategy whose default changes gets a new run, never a silent reuse, and ``none``, which takes
+    no option, is not retrained for a new ``--match-area``). A run that does not train (``trains``
+    false: random-init) depends only on the data, the encoder and the seed. The compute budget's
+    baseline counts only under ``--budget compute``, the curve's subset only with a curve.
+    """
+    values = settings.to_dict()
+    values.pop("mask_options")
+    groups = {f.name: f.metadata["group"] for f in dataclasses.fields(RunSettings)}
+    if not trains:
+        values = {k: v for k, v in values.items() if groups[k] in UNTRAINED_GROUPS}
+        values.pop("strategy", None)
+    else:
+        if settings.budget == "epochs":
+            values.pop("budget_baseline")
+        if settings.eval_every == 0:
+            values.pop("curve_train")
+            values.pop("curve_test")
+    if settings.reference is None:
+        values.pop("reference", None)
+    text = json.dumps({"settings": values, "strategy_options": strategy_options or {}}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

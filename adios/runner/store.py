@@ -5,7 +5,10 @@ An interrupted process leaves either the old file or the new one, never half a f
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,3 +35,25 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 def atomic_torch_save(obj: Any, path: Path) -> None:
     """``torch.save`` atomically."""
     atomic_write(path, lambda handle: torch.save(obj, handle))
+
+
+@contextlib.contextmanager
+def run_lock(folder: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the run folder's lock: two processes (shards, or two commands on one --out) never train one run at once.
+
+    An advisory ``flock`` on ``folder/.lock``: the kernel releases it when the holder exits, even when
+    it is killed, so a stale lock never blocks a resume. When another process holds it, ``on_wait``
+    is called once and this one waits; afterwards the caller finds the run finished and reuses it.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,22 +1,15 @@
-"""The SSL objectives, by CLI name."""
+"""The SSL objectives, registered by CLI name in :data:`OBJECTIVES` (importing this package registers the built-ins)."""
 
 from __future__ import annotations
 
 from adios.engine.encoders import Encoder
-from adios.engine.objectives.base import Objective, frozen
-from adios.engine.objectives.byol import BYOL
-from adios.engine.objectives.simclr import SimCLR
-from adios.engine.objectives.simsiam import SimSiam
-from adios.errors import unknown_name
-
-OBJECTIVES: dict[str, type[Objective]] = {"simclr": SimCLR, "byol": BYOL, "simsiam": SimSiam}
+from adios.engine.objectives import byol, simclr, simsiam  # noqa: F401  (register the built-ins)
+from adios.engine.objectives.base import OBJECTIVES, Objective, frozen
 
 
 def build_objective(name: str, encoder: Encoder, **options: float) -> Objective:
     """Build an objective around ``encoder``; ``options`` are its head sizes and loss settings."""
-    if name not in OBJECTIVES:
-        raise unknown_name("objective", name, OBJECTIVES)
-    return OBJECTIVES[name](encoder, **options)
+    return OBJECTIVES.get(name)(encoder, **options)
 
 
 __all__ = ["OBJECTIVES", "Objective", "build_objective", "frozen"]

@@ -10,6 +10,10 @@ import torch
 from torch import Tensor, nn
 
 from adios.engine.encoders import ChunkBatchNorm1d, Encoder, chunked
+from masks.registry import Registry
+
+#: Objectives by CLI name (the class). Plugins use the entry-point group ``adios.objectives``.
+OBJECTIVES: Registry = Registry("objective", "adios.objectives")
 
 
 def mlp(dims: list[int], batch_norm: bool = True, hidden_bias: bool = True, norm_last: bool = False) -> nn.Sequential:
@@ -35,6 +39,8 @@ class Objective(nn.Module):
     """
 
     masks_both_views: bool = False
+    #: The loss takes the batch's labels (``labels=``): only the supervised reference's objective.
+    uses_labels: bool = False
 
     def __init__(self, encoder: Encoder) -> None:
         super().__init__()

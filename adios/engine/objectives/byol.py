@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from adios.engine.encoders import Encoder, chunked
-from adios.engine.objectives.base import Objective, cosine, mlp
+from adios.engine.objectives.base import OBJECTIVES, Objective, cosine, mlp
 from masks.apply import apply_masks
 
 
@@ -18,6 +18,7 @@ def byol_regression(p: Tensor, z: Tensor) -> Tensor:
     return (2 - 2 * cosine(p, z.detach())).mean(-1)
 
 
+@OBJECTIVES.register("byol")
 class BYOL(Objective):
     """Online encoder + projector + predictor; target = EMA of encoder + projector. Only view b is masked."""
 

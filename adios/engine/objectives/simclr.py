@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from adios.engine.encoders import Encoder
-from adios.engine.objectives.base import Objective, mlp
+from adios.engine.objectives.base import OBJECTIVES, Objective, mlp
 from masks.apply import apply_masks
 
 
@@ -28,6 +28,7 @@ def nt_xent(z_a: Tensor, z_b: Tensor, temperature: float) -> Tensor:
     return losses.view(k, 2 * b).mean(1).sum()
 
 
+@OBJECTIVES.register("simclr")
 class SimCLR(Objective):
     """Projector Linear-ReLU-Linear (as in the ADIOS code); only view b is masked."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from adios.engine.encoders import Encoder, chunked
-from adios.engine.objectives.base import Objective, cosine, mlp
+from adios.engine.objectives.base import OBJECTIVES, Objective, cosine, mlp
 from masks.apply import apply_masks
 
 
@@ -20,6 +20,7 @@ def negative_cosine(p: Tensor, z: Tensor) -> Tensor:
     return -cosine(p, z.detach()).mean(-1)
 
 
+@OBJECTIVES.register("simsiam")
 class SimSiam(Objective):
     """Projector of three layers (last BN without affine) and a bottleneck predictor."""
 

@@ -104,6 +104,8 @@ def test_registry_builds_with_options():
         "mask_lr": 1e-3,
         "mask_norm": "gn",
         "mask_optimizer": "adamw",
+        "mask_weight_decay": 0.0,
+        "mask_blocks": None,
     }
     assert masks.get("adios") is ADIOS and ADIOS.name == "adios" and ADIOSSingle.name == "adios-s"
 
@@ -122,6 +124,10 @@ def test_registry_builds_with_options():
         ({"alpha_sparsity": float("nan")}, "alpha_sparsity"),
         ({"mask_lr": 0.0}, "mask_lr"),
         ({"mask_optimizer": "adam"}, "mask_optimizer"),
+        ({"mask_weight_decay": -1e-5}, "mask_weight_decay"),
+        ({"mask_weight_decay": float("nan")}, "mask_weight_decay"),
+        ({"mask_blocks": 3}, "mask_blocks 3 has no channel table"),
+        ({"image_size": 16, "mask_blocks": 6}, "mask_blocks 6 does not fit image_size 16"),
     ],
 )
 @pytest.mark.parametrize("cls", [ADIOS, ADIOSSingle])
@@ -147,6 +153,65 @@ def test_mask_optimizer(name):
         opt.step()
         sched.step()
     assert opt.param_groups[0]["lr"] == pytest.approx(0.02)
+
+
+@pytest.mark.parametrize("name", ["adamw", "sgd", "lars"])
+def test_mask_weight_decay_reaches_the_mask_optimizer(name):
+    """As published (base_adios.py: the mask optimiser is built with weight_decay), biases and norms excluded."""
+    strategy = ADIOS(mask_channels=8, mask_optimizer=name, mask_weight_decay=1e-5)
+    opt, _ = strategy.make_optimizer(total_steps=10)
+    decay, no_decay = opt.param_groups
+    assert decay["weight_decay"] == 1e-5 and no_decay["weight_decay"] == 0.0
+    assert all(p.dim() > 1 for p in decay["params"]) and all(p.dim() == 1 for p in no_decay["params"])
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(strategy.parameters()))
+
+
+def test_mask_weight_decay_changes_the_mask_update():
+    """One plain-SGD mask step with decay wd moves every decayed weight by -lr * wd * w more than without."""
+    steps = {}
+    for wd in (0.0, 0.1):
+        torch.manual_seed(0)
+        strategy = ADIOS(n_masks=3, mask_channels=8, mask_lr=0.5, mask_optimizer="sgd", mask_weight_decay=wd)
+        opt, _ = strategy.make_optimizer(total_steps=1)  # one step: no warmup factor below 1
+        opt.param_groups[0]["momentum"] = opt.param_groups[1]["momentum"] = 0.0
+        before = {k: v.detach().clone() for k, v in strategy.named_parameters()}
+        strategy.penalty(strategy.propose(torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1)))).backward()
+        opt.step()
+        steps[wd] = {k: v.detach() - before[k] for k, v in strategy.named_parameters()}
+        weights = before
+    for k, w in weights.items():
+        extra = steps[0.1][k] - steps[0.0][k]
+        expected = -0.5 * 0.1 * w if w.dim() > 1 else torch.zeros_like(w)
+        torch.testing.assert_close(extra, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [ADIOS, ADIOSSingle])
+def test_mask_blocks_sets_the_unet_depth(cls):
+    assert cls(image_size=96, mask_channels=8, mask_blocks=4).occlusion.unet.levels == 4
+    assert cls(image_size=96, mask_channels=8).occlusion.unet.levels == 5  # the default rule at 96 px
+    assert masks.build(cls.name, image_size=64, mask_channels=8, mask_blocks=6).occlusion.unet.bottleneck == 2
+
+
+def test_single_adios_draws_one_index_for_both_views():
+    """ADIOS-s's draw_views: view a takes the slot of view b's index, and view b is drawn as draw draws it."""
+    strategy = ADIOSSingle(n_masks=4, mask_channels=8)
+    b = 512
+    slots_b = torch.arange(4.0).view(1, 4, 1, 1).expand(b, 4, 2, 2)  # slot n holds n
+    slots_a = 10 + slots_b  # slot n holds 10 + n
+    masks_b, masks_a = strategy.draw_views(slots_b, slots_a, torch.Generator().manual_seed(3))
+    assert masks_b.shape == masks_a.shape == (b, 1, 2, 2)
+    assert torch.equal(masks_a - 10, masks_b)
+    assert len(masks_b.unique()) == 4  # the indices do vary over the batch
+    assert torch.equal(masks_b, strategy.draw(slots_b, torch.Generator().manual_seed(3)))
+    alone_b, none = strategy.draw_views(slots_b, None, torch.Generator().manual_seed(3))
+    assert none is None and torch.equal(alone_b, masks_b)
+
+
+def test_full_adios_draws_every_slot_of_both_views():
+    strategy = ADIOS(n_masks=4, mask_channels=8)
+    slots_b, slots_a = torch.rand(3, 4, 8, 8), torch.rand(3, 4, 8, 8)
+    masks_b, masks_a = strategy.draw_views(slots_b, slots_a, torch.Generator())
+    assert masks_b is slots_b and masks_a is slots_a
 
 
 # ---------------------------------------------------------------- the trainer's step
@@ -181,8 +246,8 @@ def drawn_masks(strategy, views: Views, both: bool, seed: int):
     g = torch.Generator().manual_seed(seed)
     slots_b = strategy.propose(views.b)
     slots_a = strategy.propose(views.a) if both else None
-    enc = (strategy.draw(slots_b, g), strategy.draw(slots_a, g) if both else None)
-    mask = (strategy.draw(slots_b, g), strategy.draw(slots_a, g) if both else None)
+    enc = strategy.draw_views(slots_b, slots_a, g)
+    mask = strategy.draw_views(slots_b, slots_a, g)
     penalty = strategy.penalty(slots_b) + (strategy.penalty(slots_a) if both else 0.0)
     return enc, mask, penalty
 
@@ -250,6 +315,38 @@ def test_each_step_updates_only_its_own_model(objective_name, strategy_name):
     assert all(p.requires_grad for p in trainable(objective))  # frozen() restored them
 
 
+def slot_index(masks: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
+    """(B,) the slot of ``slots`` (B, N, H, W) that each single mask (B, 1, H, W) is, checked to be exact."""
+    index = (masks - slots).abs().flatten(2).sum(-1).argmin(1)
+    assert torch.equal(masks[:, 0], slots[torch.arange(len(index)), index])
+    return index
+
+
+def test_single_adios_under_simsiam_takes_one_slot_index_for_both_views():
+    """In both steps of train_step, view a's mask is the slot of the index view b's mask has (simsiam_adios_s.py)."""
+    objective, strategy, views = build("simsiam", "adios-s")
+    with torch.no_grad():
+        slots_b, slots_a = strategy.propose(views.b), strategy.propose(views.a)
+    calls, loss = [], objective.loss
+
+    def recording_loss(a, b, masks_b, masks_a=None):
+        calls.append((masks_b.detach().clone(), masks_a.detach().clone()))
+        return loss(a, b, masks_b, masks_a)
+
+    objective.loss = recording_loss
+    enc_opt = torch.optim.SGD(trainable(objective), lr=1e-3)
+    mask_opt = torch.optim.SGD(strategy.parameters(), lr=1e-3)
+    train_step(objective, strategy, views, torch.Generator().manual_seed(7), enc_opt, mask_opt, contextlib.nullcontext)
+    assert len(calls) == 2  # the encoder step, then the mask step (which draws anew, as published)
+    indices = []
+    for masks_b, masks_a in calls:
+        assert masks_b.shape == masks_a.shape == (B, 1, SIZE, SIZE)
+        index = slot_index(masks_b, slots_b)
+        assert torch.equal(slot_index(masks_a, slots_a), index)
+        indices.append(index)
+    assert any(len(index.unique()) > 1 for index in indices)  # the index varies over the batch
+
+
 # ---------------------------------------------------------------- the efficiency check
 
 
@@ -273,6 +370,19 @@ def naive_term(objective, name: str, a, b, m_b, m_a):
     return torch.stack(terms).mean()
 
 
+def published_draw(strategy, slots_b, slots_a, g: torch.Generator):
+    """The masks the published code encodes, from the slots of view b (and a, for SimSiam).
+
+    ADIOS: all N slots (``torch.chunk(masks, N)``). ADIOS-s: one ``chosen_mask`` index per image
+    (``torch.randint``, here from ``g``), the same index for both views (``simsiam_adios_s.py``).
+    """
+    if strategy.name == "adios":
+        return slots_b, slots_a
+    chosen = torch.randint(0, slots_b.shape[1], (slots_b.shape[0],), generator=g)
+    pick = lambda slots: torch.stack([slots[i, c] for i, c in enumerate(chosen.tolist())]).unsqueeze(1)  # noqa: E731
+    return pick(slots_b), None if slots_a is None else pick(slots_a)
+
+
 def naive_step(objective, name: str, strategy, views: Views, g: torch.Generator, lr: float):
     """The published algorithm: encoder step over a loop of masks, SGD update, then the mask step
     recomputing the masks with the occlusion model and looping again through the frozen encoder."""
@@ -280,9 +390,8 @@ def naive_step(objective, name: str, strategy, views: Views, g: torch.Generator,
     both = objective.masks_both_views
     params = trainable(objective)
 
-    slots_b = strategy.propose(b)
-    masks_b = strategy.draw(slots_b, g).detach()
-    masks_a = strategy.draw(strategy.propose(a), g).detach() if both else None
+    masks_b, masks_a = published_draw(strategy, strategy.propose(b), strategy.propose(a) if both else None, g)
+    masks_b, masks_a = masks_b.detach(), masks_a.detach() if both else None
     terms = [
         naive_term(objective, name, a, b, masks_b[:, n : n + 1], masks_a[:, n : n + 1] if both else None)
         for n in range(masks_b.shape[1])
@@ -295,9 +404,8 @@ def naive_step(objective, name: str, strategy, views: Views, g: torch.Generator,
 
     with frozen(objective):
         slots_b = strategy.propose(b)  # recomputed
-        masks_b = strategy.draw(slots_b, g)
         slots_a = strategy.propose(a) if both else None
-        masks_a = strategy.draw(slots_a, g) if both else None
+        masks_b, masks_a = published_draw(strategy, slots_b, slots_a, g)
         terms = [
             naive_term(objective, name, a, b, masks_b[:, n : n + 1], masks_a[:, n : n + 1] if both else None)
             for n in range(masks_b.shape[1])

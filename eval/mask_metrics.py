@@ -1,4 +1,4 @@
-"""Agreement of hard masks with the objects of datasets that have instance maps (method.md §5).
+"""Agreement of hard masks with the objects of datasets that have instance maps (docs/method.md §8).
 
 As the ADIOS code evaluates its masks (Shi et al., ICML 2022): the adjusted Rand index of the argmax
 partition against the instance map, over all pixels and over foreground pixels only, and the

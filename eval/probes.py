@@ -1,4 +1,4 @@
-"""Probes on frozen features (method.md §5), all with settings fixed in advance.
+"""Probes on frozen features (docs/method.md §8), all with settings fixed in advance.
 
 * linear: scikit-learn logistic regression on standardised features;
 * kNN: cosine similarity, k neighbours, votes weighted by exp(sim / 0.07) (Wu et al. 2018, as in DINO).

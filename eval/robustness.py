@@ -2,7 +2,7 @@
 
 The occluders are two ellipses per image, of random position, orientation and aspect ratio, drawn
 from a fixed seed that training never uses, covering about a quarter of the image. They are filled
-with the dataset mean, as a mask hides pixels (method.md §1), so they remove information without
+with the dataset mean, as a mask hides pixels (docs/method.md §1), so they remove information without
 adding a new object; their shapes are not those of any strategy's masks.
 """
 

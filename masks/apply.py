@@ -1,4 +1,4 @@
-"""Applying masks to images: every strategy's masks are used the same way (method.md §1)."""
+"""Applying masks to images: every strategy's masks are used the same way (docs/method.md §1)."""
 
 from __future__ import annotations
 

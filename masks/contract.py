@@ -51,9 +51,10 @@ class LearnedStrategy(nn.Module):
     """A strategy with parameters, trained adversarially against the encoder.
 
     ``propose`` computes N soft slots (B, N, H, W) (differentiable, the expensive part); ``draw``
-    turns slots into the K masks of the masked views (cheap, may use the generator); ``penalty`` is
-    the regulariser the adversary adds (weight ``alpha``). The adversary minimises
-    ``-objective + alpha * penalty`` with its own optimiser from :meth:`make_optimizer`.
+    turns slots into the K masks of the masked views (cheap, may use the generator); ``draw_views``
+    does it for the views of one batch at once (when the objective masks both views, a strategy may
+    tie their draws); ``penalty`` is the regulariser the adversary adds (weight ``alpha``). The
+    adversary minimises ``-objective + alpha * penalty`` with its own optimiser from :meth:`make_optimizer`.
     """
 
     name: ClassVar[str] = ""
@@ -73,6 +74,14 @@ class LearnedStrategy(nn.Module):
 
     def draw(self, slots: Tensor, generator: torch.Generator) -> Tensor:
         raise NotImplementedError
+
+    def draw_views(self, slots_b: Tensor, slots_a: Tensor | None, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
+        """The masks of view b and, when the objective masks both views, of view a (``slots_a`` not None).
+
+        Default: the two views are drawn independently, b first, each with :meth:`draw`.
+        """
+        masks_b = self.draw(slots_b, generator)
+        return masks_b, None if slots_a is None else self.draw(slots_a, generator)
 
     def penalty(self, slots: Tensor) -> Tensor:
         raise NotImplementedError

@@ -1,7 +1,8 @@
-"""Optimisers and the warmup + cosine learning-rate schedule."""
+"""Optimisers and the warmup + cosine learning-rate schedule (docs/method.md §6)."""
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterable
 
@@ -12,6 +13,9 @@ from masks.registry import Registry
 
 #: Optimisers by CLI name: a factory ``(param_groups, lr) -> torch.optim.Optimizer``; group ``adios.optimizers``.
 OPTIMIZERS: Registry = Registry("optimizer", "adios.optimizers")
+
+LARS_ETA = 0.02  # the published runs' trust coefficient (YugeTen/adios src/methods/base.py, --eta_lars)
+LARS_EPS = 1e-8  # added to the trust ratio's denominator, as in solo-learn's LARS
 
 
 def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup: float) -> torch.optim.lr_scheduler.LambdaLR:
@@ -39,15 +43,25 @@ def _param_groups(params: Iterable[nn.Parameter], weight_decay: float) -> list[d
 
 
 class LARS(torch.optim.SGD):
-    """SGD with momentum and layer-wise adaptive rate scaling (You et al. 2017), as solo-learn applies it.
+    """SGD with momentum and layer-wise adaptive rate scaling (You et al. 2017), as the ADIOS runs use it.
 
-    In the groups marked ``adapt`` (weights, not biases or norms), each parameter's update
-    g + wd*w is scaled by the trust ratio eta * ||w|| / (||g|| + wd * ||w||).
+    The published runs wrap SGD in solo-learn's LARS with ``eta`` = 0.02, ``grad_clip_lars`` on and
+    biases and norms excluded (docs/method.md §6). For each parameter of a group marked ``adapt``
+    whose weight w and gradient g are both non-zero, the gradient becomes
+
+        (g + wd * w) * r,   r = eta * ||w|| / (||g|| + wd * ||w|| + 1e-8),
+
+    Without ``clip`` the step size is lr * r (lr: the group's current, scheduled learning rate).
+    With ``clip`` r is replaced by min(r / lr, 1), so the step size is min(r, lr): the adaptive rate
+    itself, capped at the learning rate. Then comes plain SGD with momentum (weight decay off, since
+    it is already in the gradient). Parameters of groups not marked ``adapt`` (biases and norms), and
+    parameters whose weight or gradient is zero, get plain SGD: neither scaling nor weight decay.
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.9, eta: float = 0.02) -> None:
+    def __init__(self, params, lr: float, momentum: float = 0.9, eta: float = LARS_ETA, clip: bool = True) -> None:
         super().__init__(params, lr=lr, momentum=momentum)
         self.eta = eta
+        self.clip = clip
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -60,8 +74,11 @@ class LARS(torch.optim.SGD):
                 if p.grad is None:
                     continue
                 w_norm, g_norm = p.norm(), p.grad.norm()
-                trust = torch.where((w_norm > 0) & (g_norm > 0), self.eta * w_norm / (g_norm + wd * w_norm), 1.0)
-                p.grad.add_(p, alpha=wd).mul_(trust)
+                ratio = self.eta * w_norm / (g_norm + wd * w_norm + LARS_EPS)
+                if self.clip:
+                    ratio = (ratio / group["lr"]).clamp(max=1.0)
+                adapted = (p.grad + wd * p) * ratio
+                p.grad.copy_(torch.where((w_norm > 0) & (g_norm > 0), adapted, p.grad))
         try:
             return super().step(closure)
         finally:
@@ -82,14 +99,33 @@ def sgd(groups: list[dict], lr: float) -> torch.optim.Optimizer:
 
 
 @OPTIMIZERS.register("lars")
-def lars(groups: list[dict], lr: float) -> torch.optim.Optimizer:
-    """SGD with momentum and LARS trust ratios on weights (You et al. 2017), as in the published ADIOS runs."""
-    return LARS(groups, lr=lr)
+def lars(groups: list[dict], lr: float, eta: float = LARS_ETA, clip: bool = True) -> torch.optim.Optimizer:
+    """SGD with momentum and LARS trust ratios on weights (You et al. 2017), clipped as in the published ADIOS runs."""
+    return LARS(groups, lr=lr, eta=eta, clip=clip)
 
 
 def make_optimizer(
-    name: str, params: Iterable[nn.Parameter], lr: float, weight_decay: float, total_steps: int, warmup: float
+    name: str,
+    params: Iterable[nn.Parameter],
+    lr: float,
+    weight_decay: float,
+    total_steps: int,
+    warmup: float,
+    *,
+    lars_eta: float = LARS_ETA,
+    lars_clip: bool = True,
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """An optimiser by name (see :data:`OPTIMIZERS`) and its warmup + cosine schedule."""
-    opt = OPTIMIZERS.get(name)(_param_groups(params, weight_decay), lr)
+    """An optimiser by name (see :data:`OPTIMIZERS`) and its warmup + cosine schedule.
+
+    ``lars_eta`` and ``lars_clip`` (cap the adaptive rate at the learning rate, the published
+    ``grad_clip_lars``) apply to ``lars`` only. Biases and norm parameters get no weight decay.
+    """
+    if not isinstance(lars_clip, bool):
+        raise TypeError(f"lars_clip must be True or False; got {lars_clip!r}")
+    if isinstance(lars_eta, bool) or not isinstance(lars_eta, (int, float)) or not math.isfinite(lars_eta) or lars_eta <= 0:
+        raise ValueError(f"lars_eta (the LARS trust coefficient) must be a finite number > 0, e.g. 0.02; got {lars_eta!r}")
+    groups = _param_groups(params, weight_decay)
+    factory = OPTIMIZERS.get(name)
+    takes = inspect.signature(factory).parameters  # the LARS settings go to the optimisers that take them
+    opt = factory(groups, lr, **{k: v for k, v in {"eta": float(lars_eta), "clip": lars_clip}.items() if k in takes})
     return opt, warmup_cosine(opt, total_steps, warmup)

@@ -114,12 +114,23 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _propose_and_draw(strategy: MaskStrategy | LearnedStrategy, x: Tensor, instances: Tensor | None, g: torch.Generator):
-    """Masks (B, K, H, W) for view ``x`` and, for a learned strategy, the slots they came from."""
+def _propose_and_draw(
+    strategy: MaskStrategy | LearnedStrategy, views: Views, both: bool, g: torch.Generator
+) -> tuple[Tensor, Tensor | None, Tensor | None, Tensor | None]:
+    """Masks (B, K, H, W) of view b and (``both``) of view a, each computed from its own view, and,
+    for a learned strategy, the slots they came from: (masks_b, masks_a, slots_b, slots_a).
+
+    A learned strategy proposes the slots of each view, then draws the masks of both views together
+    (:meth:`masks.LearnedStrategy.draw_views`: ADIOS-s gives both views the same slot index).
+    """
     if is_learned(strategy):
-        slots = strategy.propose(x)
-        return strategy.draw(slots, g), slots
-    return strategy(x, g, instances), None
+        slots_b = strategy.propose(views.b)
+        slots_a = strategy.propose(views.a) if both else None
+        masks_b, masks_a = strategy.draw_views(slots_b, slots_a, g)
+        return masks_b, masks_a, slots_b, slots_a
+    masks_b = strategy(views.b, g, views.instances_b)
+    masks_a = strategy(views.a, g, views.instances_a) if both else None
+    return masks_b, masks_a, None, None
 
 
 def train_step(
@@ -131,7 +142,7 @@ def train_step(
     mask_optimizer: torch.optim.Optimizer | None,
     autocast: Callable[[], contextlib.AbstractContextManager],
 ) -> StepResult:
-    """One iteration on one batch: masks, the encoder step, then (learned strategies) the mask step."""
+    """One iteration on one batch: masks, the encoder step, then (learned strategies) the mask step (docs/method.md §3)."""
     a, b = views.a, views.b
     both = objective.masks_both_views
 
@@ -139,8 +150,7 @@ def train_step(
     #    keep their graph: the mask step below reuses this one forward of the occlusion model.
     t0 = time.perf_counter()
     with autocast():
-        masks_b, slots_b = _propose_and_draw(strategy, b, views.instances_b, g)
-        masks_a, slots_a = _propose_and_draw(strategy, a, views.instances_a, g) if both else (None, None)
+        masks_b, masks_a, slots_b, slots_a = _propose_and_draw(strategy, views, both, g)
     synchronize(b.device)
     mask_seconds = time.perf_counter() - t0
 
@@ -157,8 +167,7 @@ def train_step(
     mask_loss = None
     if mask_optimizer is not None:
         with frozen(objective), autocast():
-            masks_b = strategy.draw(slots_b, g)
-            masks_a = strategy.draw(slots_a, g) if both else None
+            masks_b, masks_a = strategy.draw_views(slots_b, slots_a, g)
             penalty = strategy.penalty(slots_b) + (strategy.penalty(slots_a) if both else 0.0)
             adversary = -objective.loss(a, b, masks_b, masks_a) + strategy.alpha * penalty
         mask_optimizer.zero_grad(set_to_none=True)

@@ -1,4 +1,4 @@
-"""Two random views of every image, drawn per sample on batched tensors (method.md §5).
+"""Two random views of every image, drawn per sample on batched tensors (docs/method.md §7).
 
 torchvision's v2 transforms draw one set of parameters for a whole batch tensor; kornia's
 augmentations draw per sample, so every image in the batch gets its own crop, jitter and blur.

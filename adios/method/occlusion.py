@@ -1,11 +1,13 @@
-"""The ADIOS occlusion model: a UNet and a mask head (Shi et al., ICML 2022, §3; method.md §2).
+"""The ADIOS occlusion model: a UNet and a mask head (Shi et al., ICML 2022, §3; docs/method.md §2).
 
     images (B, 3, S, S) --down path--> (B, 2c, f, f) --MLP--> (B, 2c, f, f) --up path--> (B, c, S, S)
                         --1x1 conv--> (B, N, S, S) --softmax over N--> N soft masks that sum to 1
 
 * Conv block: 3x3 conv (stride 1, padding 1), a norm, ReLU. ``gn``: GroupNorm(8 groups, affine),
   ``in``: InstanceNorm2d(affine=True), both after a conv without bias; ``no``: no norm, conv with bias.
-* Levels L = floor(log2(S)) - 1, only 4, 5 or 6 (32 px -> 4, 64 -> 5, 96 -> 5, 224 -> 6).
+* Blocks (levels) L: ``blocks`` if given (4, 5 or 6, the published ``num_blocks``), else the
+  published default rule L = floor(log2(S)) - 1, only 4, 5 or 6 (32 px -> 4, 64 -> 5, 96 -> 5,
+  224 -> 6). L fits S when the bottleneck map f = S // 2^(L-1) is at least 1 px.
 * Down path: every block's output is a skip; the map halves (nearest) after every block but the last.
 * Bottleneck: Linear(2c f^2, 128) ReLU Linear(128, 128) ReLU Linear(128, 2c f^2) ReLU, f = S // 2^(L-1).
 * Up path: concat(previous output, matching skip), deepest first; the map doubles (nearest) after
@@ -20,25 +22,49 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 NORMS = ("gn", "in", "no")
+BLOCKS = (4, 5, 6)  # the depths with a channel table
 GROUPS = 8  # GroupNorm groups
 MLP_HIDDEN = 128
 
 
 def num_levels(image_size: int) -> int:
-    """UNet levels for an image size: floor(log2(size)) - 1; only 4, 5 and 6 are defined (32 to 255 px)."""
+    """UNet levels for an image size: floor(log2(size)) - 1; only 4, 5 and 6 are defined (32 to 255 px).
+
+    The published default rule (YugeTen/adios ``simclr_adios.py``, ``byol_adios.py``:
+    ``num_blocks=int(np.log2(self.img_size)-1)``).
+    """
     if not isinstance(image_size, int) or image_size < 1:
         raise ValueError(f"image_size must be a positive integer; got {image_size!r}")
     levels = image_size.bit_length() - 2  # floor(log2(size)) - 1, exact for integers
-    if levels not in (4, 5, 6):
+    if levels not in BLOCKS:
         raise ValueError(
             f"the ADIOS UNet is defined for 4, 5 or 6 levels (levels = floor(log2(image_size)) - 1, "
-            f"i.e. image sizes 32 to 255 px); image_size {image_size} gives {levels} levels"
+            f"i.e. image sizes 32 to 255 px); image_size {image_size} gives {levels} levels; "
+            f"set mask_blocks (4, 5 or 6) to choose the depth yourself"
         )
     return levels
 
 
+def resolve_blocks(image_size: int, blocks: int | None) -> int:
+    """The UNet depth: ``blocks`` checked against the image size, or the default rule when None."""
+    if blocks is None:
+        return num_levels(image_size)
+    if not isinstance(image_size, int) or image_size < 1:
+        raise ValueError(f"image_size must be a positive integer; got {image_size!r}")
+    if isinstance(blocks, bool) or not isinstance(blocks, int):
+        raise TypeError(f"mask_blocks must be an integer (4, 5 or 6) or None for the default rule; got {blocks!r}")
+    if blocks not in BLOCKS:
+        raise ValueError(f"mask_blocks {blocks} has no channel table; choose 4, 5 or 6 (or None for the default rule)")
+    if image_size // 2 ** (blocks - 1) < 1:
+        raise ValueError(
+            f"mask_blocks {blocks} does not fit image_size {image_size}: the down path halves the map "
+            f"{blocks - 1} times, which needs images of at least {2 ** (blocks - 1)} px; use fewer blocks"
+        )
+    return blocks
+
+
 def channel_table(levels: int, c: int) -> tuple[list[int], list[int], list[int], list[int]]:
-    """(encoder in, encoder out, decoder in, decoder out) channels per block, method.md §2's table."""
+    """(encoder in, encoder out, decoder in, decoder out) channels per block, docs/method.md §2's table."""
     if levels == 4:
         return [3, c, 2 * c, 2 * c], [c, 2 * c, 2 * c, 2 * c], [4 * c, 4 * c, 4 * c, 2 * c], [2 * c, 2 * c, c, c]
     if levels == 5:
@@ -79,9 +105,12 @@ def _memory_format(x: Tensor) -> torch.memory_format:
 
 
 class UNet(nn.Module):
-    """The ADIOS UNet (genesis-style, as in the published code): images (B, 3, S, S) -> features (B, c, S, S)."""
+    """The ADIOS UNet (genesis-style, as in the published code): images (B, 3, S, S) -> features (B, c, S, S).
 
-    def __init__(self, image_size: int = 32, channels: int = 32, norm: str = "gn") -> None:
+    ``blocks``: the depth (4, 5 or 6; the published ``num_blocks``), or None for floor(log2(S)) - 1.
+    """
+
+    def __init__(self, image_size: int = 32, channels: int = 32, norm: str = "gn", blocks: int | None = None) -> None:
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"unknown norm '{norm}'; choose one of: {', '.join(NORMS)}")
@@ -90,7 +119,7 @@ class UNet(nn.Module):
         if norm == "gn" and channels % GROUPS:
             raise ValueError(f"GroupNorm with {GROUPS} groups needs base channels divisible by {GROUPS}; got {channels}")
         self.image_size = image_size
-        self.levels = num_levels(image_size)
+        self.levels = resolve_blocks(image_size, blocks)
         self.channels = channels
         self.bottleneck = image_size // 2 ** (self.levels - 1)  # f
         enc_in, enc_out, dec_in, dec_out = channel_table(self.levels, channels)
@@ -131,13 +160,18 @@ class UNet(nn.Module):
 
 
 class OcclusionModel(nn.Module):
-    """UNet + mask head (1x1 conv c -> N, softmax over N): images (B, 3, S, S) -> soft masks (B, N, S, S)."""
+    """UNet + mask head (1x1 conv c -> N, softmax over N): images (B, 3, S, S) -> soft masks (B, N, S, S).
 
-    def __init__(self, image_size: int = 32, n_masks: int = 6, channels: int = 32, norm: str = "gn") -> None:
+    ``blocks``: the UNet depth (4, 5 or 6), or None for the default rule floor(log2(S)) - 1.
+    """
+
+    def __init__(
+        self, image_size: int = 32, n_masks: int = 6, channels: int = 32, norm: str = "gn", blocks: int | None = None
+    ) -> None:
         super().__init__()
         if not isinstance(n_masks, int) or n_masks < 1:
             raise ValueError(f"the number of masks N must be a positive integer; got {n_masks!r}")
-        self.unet = UNet(image_size, channels, norm)
+        self.unet = UNet(image_size, channels, norm, blocks)
         self.head = nn.Conv2d(channels, n_masks, kernel_size=1)
         self.n_masks = n_masks
 

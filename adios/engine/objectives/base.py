@@ -34,7 +34,7 @@ class Objective(nn.Module):
 
     :meth:`loss` takes two clean views ``a`` and ``b`` (B, C, H, W) and masks (B, K, H, W) for the
     view(s) the objective masks, and returns the objective summed over the K masked views
-    (method.md §3). The K masked views are encoded in one batched forward with per-view batch-norm
+    (docs/method.md §4). The K masked views are encoded in one batched forward with per-view batch-norm
     statistics, so the result equals a loop over the masks.
     """
 

@@ -1,3 +1,4 @@
+import itertools
 import math
 
 import pytest
@@ -8,7 +9,7 @@ from adios.engine.encoders import build_encoder
 from adios.engine.objectives import build_objective
 from adios.engine.objectives.byol import byol_regression
 from adios.engine.objectives.simclr import nt_xent
-from adios.engine.objectives.simsiam import negative_cosine
+from adios.engine.objectives.simsiam import PUBLISHED_DEFAULT_TERMS, SimSiam, negative_cosine
 
 
 def nt_xent_reference(z1: torch.Tensor, z2: torch.Tensor, t: float) -> float:
@@ -122,3 +123,97 @@ def test_byol_target_starts_equal_and_follows_ema():
     for p, q, q0 in zip(model.encoder.parameters(), model.target_encoder.parameters(), before, strict=True):
         assert torch.allclose(q, 0.99 * q0 + 0.01 * p)
     assert model.momentum == pytest.approx(1 - 0.01 * (math.cos(math.pi * 0.5) + 1) / 2)
+
+
+# ---------------------------------------------------------------- SimSiam's terms (docs/method.md §4)
+
+TERM_SETS = [tuple(c) for r in range(4) for c in itertools.combinations(("masked", "clean", "both-masked"), r)]
+
+
+def d(p: torch.Tensor, z: torch.Tensor) -> float:
+    """D(p, z) = -cos(p, z), averaged over the batch, in float64 from the rows."""
+    p, z = p.double(), z.double()
+    return float(-(p * z).sum(1).div(p.norm(dim=1) * z.norm(dim=1)).mean())
+
+
+@torch.no_grad()
+def simsiam_reference(model, a, b, masks_b, masks_a, terms) -> float:
+    """The published SimSiam-ADIOS loss as a loop over masks (simsiam_adios.py, inpaint_forward):
+    per mask, the list of enabled terms, its mean; then the sum over masks."""
+    enc, proj, pred = model.encoder, model.projector, model.predictor
+    total = 0.0
+    for k in range(masks_b.shape[1]):
+        z1, z2 = proj(enc(a)), proj(enc(b))
+        z1m, z2m = proj(enc(a * (1 - masks_a[:, k : k + 1]))), proj(enc(b * (1 - masks_b[:, k : k + 1])))
+        p1, p2, p1m, p2m = pred(z1), pred(z2), pred(z1m), pred(z2m)
+        loss = [d(p1m, z2), d(p2m, z1)]
+        if "masked" in terms:  # use_symmetry_mask
+            loss += [d(p2, z1m), d(p1, z2m)]
+        if "clean" in terms:  # use_no_mask
+            loss += [d(p1, z2), d(p2, z1)]
+        if "both-masked" in terms:  # use_both_mask
+            loss += [d(p1m, z2m), d(p2m, z1m)]
+        total += sum(loss) / len(loss)
+    return total
+
+
+@torch.no_grad()
+def four_term_average(model, a, b, masks_b, masks_a) -> torch.Tensor:
+    """adios's SimSiam loss before ``terms`` existed, copied verbatim: the four masked/clean pairings over 4."""
+    k, n = masks_b.shape[1], a.shape[0]
+    z_a, p_a = model._zp(a, 1)
+    z_b, p_b = model._zp(b, 1)
+    z_ak, p_ak = (t.view(k, n, -1) for t in model._zp(torch.cat([a * (1 - masks_a[:, i : i + 1]) for i in range(k)]), k))
+    z_bk, p_bk = (t.view(k, n, -1) for t in model._zp(torch.cat([b * (1 - masks_b[:, i : i + 1]) for i in range(k)]), k))
+    terms = (
+        negative_cosine(p_ak, z_b.unsqueeze(0))
+        + negative_cosine(p_bk, z_a.unsqueeze(0))
+        + negative_cosine(p_b.unsqueeze(0), z_ak)
+        + negative_cosine(p_a.unsqueeze(0), z_bk)
+    )
+    return (terms / 4).sum()
+
+
+def _simsiam_batch(terms, seed: int = 5):
+    torch.manual_seed(seed)
+    model = SimSiam(build_encoder("resnet-tiny", 16), proj_hidden=32, proj_out=16, pred_hidden=8, terms=terms).train()
+    a, b = torch.randn(6, 3, 16, 16), torch.randn(6, 3, 16, 16)
+    masks_b, masks_a = torch.rand(6, 3, 16, 16), torch.rand(6, 3, 16, 16)  # soft masks, K = 3
+    return model, a, b, masks_b, masks_a
+
+
+@pytest.mark.parametrize("terms", TERM_SETS, ids=lambda t: "+".join(t) or "base-only")
+def test_simsiam_terms_match_the_published_loop(terms):
+    model, a, b, masks_b, masks_a = _simsiam_batch(terms)
+    expected = simsiam_reference(model, a, b, masks_b, masks_a, terms)
+    with torch.no_grad():
+        assert float(model.loss(a, b, masks_b, masks_a)) == pytest.approx(expected, rel=1e-5, abs=1e-6)
+        before = float(four_term_average(model, a, b, masks_b, masks_a))
+    if terms != ("masked",):  # the reference tells these sets apart from adios's former four-term average
+        assert abs(before - expected) > 1e-3
+
+
+def test_the_masked_set_reproduces_the_former_four_term_average_bit_for_bit():
+    model, a, b, masks_b, masks_a = _simsiam_batch(("masked",))
+    with torch.no_grad():
+        assert torch.equal(model.loss(a, b, masks_b, masks_a), four_term_average(model, a, b, masks_b, masks_a))
+
+
+def test_simsiam_default_terms_are_the_published_code_default():
+    assert PUBLISHED_DEFAULT_TERMS == ("masked", "clean", "both-masked")
+    assert _model("simsiam").terms == PUBLISHED_DEFAULT_TERMS
+    assert SimSiam(build_encoder("resnet-tiny", 16), 32, 16, 8, terms=["both-masked", "clean"]).terms == ("clean", "both-masked")
+
+
+@pytest.mark.parametrize(
+    ("terms", "error", "message"),
+    [
+        ("clean", TypeError, "collection of term names"),
+        (3, TypeError, "collection of term names"),
+        (("clean", "none"), ValueError, "unknown SimSiam term 'none'"),
+        (("clean", "clean"), ValueError, "twice"),
+    ],
+)
+def test_bad_simsiam_terms(terms, error, message):
+    with pytest.raises(error, match=message):
+        SimSiam(build_encoder("resnet-tiny", 16), 32, 16, 8, terms=terms)

@@ -104,6 +104,8 @@ def test_registry_builds_with_options():
         "mask_lr": 1e-3,
         "mask_norm": "gn",
         "mask_optimizer": "adamw",
+        "mask_weight_decay": 0.0,
+        "mask_blocks": None,
     }
     assert masks.get("adios") is ADIOS and ADIOS.name == "adios" and ADIOSSingle.name == "adios-s"
 
@@ -122,6 +124,10 @@ def test_registry_builds_with_options():
         ({"alpha_sparsity": float("nan")}, "alpha_sparsity"),
         ({"mask_lr": 0.0}, "mask_lr"),
         ({"mask_optimizer": "adam"}, "mask_optimizer"),
+        ({"mask_weight_decay": -1e-5}, "mask_weight_decay"),
+        ({"mask_weight_decay": float("nan")}, "mask_weight_decay"),
+        ({"mask_blocks": 3}, "mask_blocks 3 has no channel table"),
+        ({"image_size": 16, "mask_blocks": 6}, "mask_blocks 6 does not fit image_size 16"),
     ],
 )
 @pytest.mark.parametrize("cls", [ADIOS, ADIOSSingle])
@@ -149,13 +155,73 @@ def test_mask_optimizer(name):
     assert opt.param_groups[0]["lr"] == pytest.approx(0.02)
 
 
+@pytest.mark.parametrize("name", ["adamw", "sgd", "lars"])
+def test_mask_weight_decay_reaches_the_mask_optimizer(name):
+    """As published (base_adios.py: the mask optimiser is built with weight_decay), biases and norms excluded."""
+    strategy = ADIOS(mask_channels=8, mask_optimizer=name, mask_weight_decay=1e-5)
+    opt, _ = strategy.make_optimizer(total_steps=10)
+    decay, no_decay = opt.param_groups
+    assert decay["weight_decay"] == 1e-5 and no_decay["weight_decay"] == 0.0
+    assert all(p.dim() > 1 for p in decay["params"]) and all(p.dim() == 1 for p in no_decay["params"])
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(strategy.parameters()))
+
+
+def test_mask_weight_decay_changes_the_mask_update():
+    """One plain-SGD mask step with decay wd moves every decayed weight by -lr * wd * w more than without."""
+    steps = {}
+    for wd in (0.0, 0.1):
+        torch.manual_seed(0)
+        strategy = ADIOS(n_masks=3, mask_channels=8, mask_lr=0.5, mask_optimizer="sgd", mask_weight_decay=wd)
+        opt, _ = strategy.make_optimizer(total_steps=1)  # one step: no warmup factor below 1
+        opt.param_groups[0]["momentum"] = opt.param_groups[1]["momentum"] = 0.0
+        before = {k: v.detach().clone() for k, v in strategy.named_parameters()}
+        strategy.penalty(strategy.propose(torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1)))).backward()
+        opt.step()
+        steps[wd] = {k: v.detach() - before[k] for k, v in strategy.named_parameters()}
+        weights = before
+    for k, w in weights.items():
+        extra = steps[0.1][k] - steps[0.0][k]
+        expected = -0.5 * 0.1 * w if w.dim() > 1 else torch.zeros_like(w)
+        torch.testing.assert_close(extra, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [ADIOS, ADIOSSingle])
+def test_mask_blocks_sets_the_unet_depth(cls):
+    assert cls(image_size=96, mask_channels=8, mask_blocks=4).occlusion.unet.levels == 4
+    assert cls(image_size=96, mask_channels=8).occlusion.unet.levels == 5  # the default rule at 96 px
+    assert masks.build(cls.name, image_size=64, mask_channels=8, mask_blocks=6).occlusion.unet.bottleneck == 2
+
+
+def test_single_adios_draws_one_index_for_both_views():
+    """ADIOS-s's draw_views: view a takes the slot of view b's index, and view b is drawn as draw draws it."""
+    strategy = ADIOSSingle(n_masks=4, mask_channels=8)
+    b = 512
+    slots_b = torch.arange(4.0).view(1, 4, 1, 1).expand(b, 4, 2, 2)  # slot n holds n
+    slots_a = 10 + slots_b  # slot n holds 10 + n
+    masks_b, masks_a = strategy.draw_views(slots_b, slots_a, torch.Generator().manual_seed(3))
+    assert masks_b.shape == masks_a.shape == (b, 1, 2, 2)
+    assert torch.equal(masks_a - 10, masks_b)
+    assert len(masks_b.unique()) == 4  # the indices do vary over the batch
+    assert torch.equal(masks_b, strategy.draw(slots_b, torch.Generator().manual_seed(3)))
+    alone_b, none = strategy.draw_views(slots_b, None, torch.Generator().manual_seed(3))
+    assert none is None and torch.equal(alone_b, masks_b)
+
+
+def test_full_adios_draws_every_slot_of_both_views():
+    strategy = ADIOS(n_masks=4, mask_channels=8)
+    slots_b, slots_a = torch.rand(3, 4, 8, 8), torch.rand(3, 4, 8, 8)
+    masks_b, masks_a = strategy.draw_views(slots_b, slots_a, torch.Generator())
+    assert masks_b is slots_b and masks_a is slots_a
+
+
 # ---------------------------------------------------------------- the trainer's step
 
 
-def build(objective_name: str, strategy_name: str, seed: int = 0, dtype: torch.dtype = torch.float32):
+def build(objective_name: str, strategy_name: str, seed: int = 0, dtype: torch.dtype = torch.float32, **objective_options):
     """Tiny models and a batch: resnet-tiny, small heads, N = 3 slots of an 8-channel UNet, B = 8 at 32 px."""
     torch.manual_seed(seed)
-    objective = build_objective(objective_name, build_encoder("resnet-tiny", SIZE), **HEADS[objective_name])
+    options = HEADS[objective_name] | objective_options
+    objective = build_objective(objective_name, build_encoder("resnet-tiny", SIZE), **options)
     strategy = masks.build(strategy_name, image_size=SIZE, n_masks=N, mask_channels=8)
     g = torch.Generator().manual_seed(seed + 100)
     a, b = torch.randn(B, 3, SIZE, SIZE, generator=g), torch.randn(B, 3, SIZE, SIZE, generator=g)
@@ -181,8 +247,8 @@ def drawn_masks(strategy, views: Views, both: bool, seed: int):
     g = torch.Generator().manual_seed(seed)
     slots_b = strategy.propose(views.b)
     slots_a = strategy.propose(views.a) if both else None
-    enc = (strategy.draw(slots_b, g), strategy.draw(slots_a, g) if both else None)
-    mask = (strategy.draw(slots_b, g), strategy.draw(slots_a, g) if both else None)
+    enc = strategy.draw_views(slots_b, slots_a, g)
+    mask = strategy.draw_views(slots_b, slots_a, g)
     penalty = strategy.penalty(slots_b) + (strategy.penalty(slots_a) if both else 0.0)
     return enc, mask, penalty
 
@@ -250,6 +316,38 @@ def test_each_step_updates_only_its_own_model(objective_name, strategy_name):
     assert all(p.requires_grad for p in trainable(objective))  # frozen() restored them
 
 
+def slot_index(masks: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
+    """(B,) the slot of ``slots`` (B, N, H, W) that each single mask (B, 1, H, W) is, checked to be exact."""
+    index = (masks - slots).abs().flatten(2).sum(-1).argmin(1)
+    assert torch.equal(masks[:, 0], slots[torch.arange(len(index)), index])
+    return index
+
+
+def test_single_adios_under_simsiam_takes_one_slot_index_for_both_views():
+    """In both steps of train_step, view a's mask is the slot of the index view b's mask has (simsiam_adios_s.py)."""
+    objective, strategy, views = build("simsiam", "adios-s")
+    with torch.no_grad():
+        slots_b, slots_a = strategy.propose(views.b), strategy.propose(views.a)
+    calls, loss = [], objective.loss
+
+    def recording_loss(a, b, masks_b, masks_a=None):
+        calls.append((masks_b.detach().clone(), masks_a.detach().clone()))
+        return loss(a, b, masks_b, masks_a)
+
+    objective.loss = recording_loss
+    enc_opt = torch.optim.SGD(trainable(objective), lr=1e-3)
+    mask_opt = torch.optim.SGD(strategy.parameters(), lr=1e-3)
+    train_step(objective, strategy, views, torch.Generator().manual_seed(7), enc_opt, mask_opt, contextlib.nullcontext)
+    assert len(calls) == 2  # the encoder step, then the mask step (which draws anew, as published)
+    indices = []
+    for masks_b, masks_a in calls:
+        assert masks_b.shape == masks_a.shape == (B, 1, SIZE, SIZE)
+        index = slot_index(masks_b, slots_b)
+        assert torch.equal(slot_index(masks_a, slots_a), index)
+        indices.append(index)
+    assert any(len(index.unique()) > 1 for index in indices)  # the index varies over the batch
+
+
 # ---------------------------------------------------------------- the efficiency check
 
 
@@ -265,12 +363,31 @@ def naive_term(objective, name: str, a, b, m_b, m_a):
             t2 = objective.target_projector(objective.target_encoder(b * (1 - m_b)))
         p1, p2 = pred(proj(enc(a))), pred(proj(enc(b * (1 - m_b))))
         return byol_regression(p1, t2) + byol_regression(p2, t1)
-    pred = objective.predictor  # simsiam: both views masked, the four masked/unmasked pairings
+    pred = objective.predictor  # simsiam: both views masked, the pairs simsiam_adios.py switches on
     z1, z2 = proj(enc(a)), proj(enc(b))
     z1m, z2m = proj(enc(a * (1 - m_a))), proj(enc(b * (1 - m_b)))
     p1, p2, p1m, p2m = pred(z1), pred(z2), pred(z1m), pred(z2m)
-    terms = [negative_cosine(p1m, z2), negative_cosine(p2m, z1), negative_cosine(p2, z1m), negative_cosine(p1, z2m)]
+    terms = [negative_cosine(p1m, z2), negative_cosine(p2m, z1)]
+    if "masked" in objective.terms:
+        terms += [negative_cosine(p2, z1m), negative_cosine(p1, z2m)]
+    if "clean" in objective.terms:
+        terms += [negative_cosine(p1, z2), negative_cosine(p2, z1)]
+    if "both-masked" in objective.terms:
+        terms += [negative_cosine(p1m, z2m), negative_cosine(p2m, z1m)]
     return torch.stack(terms).mean()
+
+
+def published_draw(strategy, slots_b, slots_a, g: torch.Generator):
+    """The masks the published code encodes, from the slots of view b (and a, for SimSiam).
+
+    ADIOS: all N slots (``torch.chunk(masks, N)``). ADIOS-s: one ``chosen_mask`` index per image
+    (``torch.randint``, here from ``g``), the same index for both views (``simsiam_adios_s.py``).
+    """
+    if strategy.name == "adios":
+        return slots_b, slots_a
+    chosen = torch.randint(0, slots_b.shape[1], (slots_b.shape[0],), generator=g)
+    pick = lambda slots: torch.stack([slots[i, c] for i, c in enumerate(chosen.tolist())]).unsqueeze(1)  # noqa: E731
+    return pick(slots_b), None if slots_a is None else pick(slots_a)
 
 
 def naive_step(objective, name: str, strategy, views: Views, g: torch.Generator, lr: float):
@@ -280,9 +397,8 @@ def naive_step(objective, name: str, strategy, views: Views, g: torch.Generator,
     both = objective.masks_both_views
     params = trainable(objective)
 
-    slots_b = strategy.propose(b)
-    masks_b = strategy.draw(slots_b, g).detach()
-    masks_a = strategy.draw(strategy.propose(a), g).detach() if both else None
+    masks_b, masks_a = published_draw(strategy, strategy.propose(b), strategy.propose(a) if both else None, g)
+    masks_b, masks_a = masks_b.detach(), masks_a.detach() if both else None
     terms = [
         naive_term(objective, name, a, b, masks_b[:, n : n + 1], masks_a[:, n : n + 1] if both else None)
         for n in range(masks_b.shape[1])
@@ -295,9 +411,8 @@ def naive_step(objective, name: str, strategy, views: Views, g: torch.Generator,
 
     with frozen(objective):
         slots_b = strategy.propose(b)  # recomputed
-        masks_b = strategy.draw(slots_b, g)
         slots_a = strategy.propose(a) if both else None
-        masks_a = strategy.draw(slots_a, g) if both else None
+        masks_b, masks_a = published_draw(strategy, slots_b, slots_a, g)
         terms = [
             naive_term(objective, name, a, b, masks_b[:, n : n + 1], masks_a[:, n : n + 1] if both else None)
             for n in range(masks_b.shape[1])
@@ -329,13 +444,25 @@ PRECISIONS = [(torch.float64, 0.05, 1e-9), (torch.float32, 0.0, 1e-4)]
 @pytest.mark.parametrize("strategy_name", VARIANTS)
 @pytest.mark.parametrize("objective_name", OBJECTIVES)
 def test_efficient_step_equals_the_per_mask_loop(objective_name, strategy_name, dtype, lr, rtol, monkeypatch):
+    check_step_against_loop(objective_name, strategy_name, dtype, lr, rtol, monkeypatch)
+
+
+@pytest.mark.parametrize("terms", [("clean",), ("masked",), ()], ids=["clean", "masked", "base-only"])
+@pytest.mark.parametrize("strategy_name", VARIANTS)
+def test_efficient_simsiam_step_equals_the_loop_for_other_terms(strategy_name, terms, monkeypatch):
+    """The published STL-10 term sets (and the base pair alone), in float64."""
+    check_step_against_loop("simsiam", strategy_name, *PRECISIONS[0], monkeypatch, terms=terms)
+
+
+def check_step_against_loop(objective_name, strategy_name, dtype, lr, rtol, monkeypatch, **objective_options):
+    """train_step's loss, adversary and gradients against :func:`naive_step`'s."""
     if dtype == torch.float64:
         # BYOL's and SimSiam's cosine runs in float32 by design, where the batched form sums the K terms'
         # gradients in float32; keep it in float64 here so that the comparison is exact.
         exact = lambda p, z: torch.nn.functional.cosine_similarity(p.double(), z.double(), dim=-1)  # noqa: E731
         monkeypatch.setattr("adios.engine.objectives.byol.cosine", exact)
         monkeypatch.setattr("adios.engine.objectives.simsiam.cosine", exact)
-    objective, strategy, views = build(objective_name, strategy_name, seed=1, dtype=dtype)
+    objective, strategy, views = build(objective_name, strategy_name, seed=1, dtype=dtype, **objective_options)
     naive_objective, naive_strategy = copy.deepcopy(objective), copy.deepcopy(strategy)
     seed = 3
     grads: dict = {}

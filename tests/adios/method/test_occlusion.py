@@ -1,12 +1,12 @@
-"""The ADIOS occlusion model against method.md §2: shapes, exact parameter counts, wiring, levels."""
+"""The ADIOS occlusion model against docs/method.md §2: shapes, exact parameter counts, wiring, levels."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from adios.method.occlusion import OcclusionModel, UNet, num_levels
+from adios.method.occlusion import OcclusionModel, UNet, num_levels, resolve_blocks
 
-# method.md §2's table, written out again here: (encoder in, encoder out, decoder in, decoder out) in units of c.
+# docs/method.md §2's table, written out again here: (encoder in, encoder out, decoder in, decoder out) in units of c.
 TABLE = {
     4: ([0, 1, 2, 2], [1, 2, 2, 2], [4, 4, 4, 2], [2, 2, 1, 1]),
     5: ([0, 1, 1, 2, 2], [1, 1, 2, 2, 2], [4, 4, 4, 2, 2], [2, 2, 1, 1, 1]),
@@ -18,9 +18,9 @@ LEVELS = {32: 4, 64: 5, 96: 5, 224: 6}
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def expected_parameters(size: int, c: int, n: int, norm: str) -> int:
+def expected_parameters(size: int, c: int, n: int, norm: str, blocks: int | None = None) -> int:
     """Count by hand: conv weights (+ bias without a norm) + norm affine + MLP + mask head."""
-    levels = LEVELS[size]
+    levels = LEVELS[size] if blocks is None else blocks
     enc_in, enc_out, dec_in, dec_out = TABLE[levels]
     blocks = [(3 if i == 0 else i * c, o * c) for i, o in zip(enc_in, enc_out, strict=True)]
     blocks += [(i * c, o * c) for i, o in zip(dec_in, dec_out, strict=True)]
@@ -144,3 +144,74 @@ def test_forward_matches_the_published_wiring(size):
     model = OcclusionModel(size, 4, 8, "gn")
     x = torch.randn(2, 3, size, size)
     torch.testing.assert_close(model(x), reference_forward(model, x), rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- mask_blocks: the depth chosen apart from the size
+
+
+def test_four_blocks_at_96_px_by_hand():
+    """The published ViT-tiny STL-10 SimSiam run's UNet: 96 px with 4 blocks (c = 32 here, N = 6, gn).
+
+    The same blocks as at 32 px, but the map is halved 3 times only: the MLP works on 64 x 12 x 12 features.
+    """
+    down = 9 * (3 * 32 + 32 * 64 + 64 * 64 + 64 * 64) + 2 * (32 + 64 + 64 + 64)
+    up = 9 * (128 * 64 + 128 * 64 + 128 * 32 + 64 * 32) + 2 * (64 + 64 + 32 + 32)
+    flat = 64 * 12 * 12
+    mlp = flat * 128 + 128 + 128 * 128 + 128 + 128 * flat + flat
+    head = 32 * 6 + 6
+    model = OcclusionModel(96, 6, 32, "gn", blocks=4)
+    assert model.unet.levels == 4 and model.unet.bottleneck == 12
+    assert count(model) == down + up + mlp + head == 2681958
+    assert count(model) != count(OcclusionModel(96, 6, 32, "gn"))  # the default rule gives 5 blocks at 96 px
+
+
+def test_six_blocks_at_64_px_by_hand():
+    """64 px with 6 blocks (c = 16, N = 4, no norm: convs with bias): bottleneck 2 x 2."""
+    c = 16
+    down_io = [(3, c), (c, c), (c, c), (c, 2 * c), (2 * c, 2 * c), (2 * c, 2 * c)]
+    up_io = [(4 * c, 2 * c), (4 * c, 2 * c), (4 * c, c), (2 * c, c), (2 * c, c), (2 * c, c)]
+    convs = sum(9 * i * o + o for i, o in down_io + up_io)
+    flat = 2 * c * 2 * 2
+    mlp = flat * 128 + 128 + 128 * 128 + 128 + 128 * flat + flat
+    model = OcclusionModel(64, 4, c, "no", blocks=6)
+    assert model.unet.bottleneck == 2
+    assert count(model) == convs + mlp + c * 4 + 4 == expected_parameters(64, c, 4, "no", blocks=6)
+
+
+@pytest.mark.parametrize(("size", "blocks"), [(96, 4), (96, 6), (64, 4), (16, 4), (40, 4), (50, 5)])
+def test_any_fitting_depth_works(size, blocks):
+    torch.manual_seed(0)
+    model = OcclusionModel(size, 3, 8, "gn", blocks=blocks)
+    with torch.no_grad():
+        m = model(torch.randn(2, 3, size, size))
+    assert model.unet.levels == blocks and model.unet.bottleneck == size // 2 ** (blocks - 1)
+    assert m.shape == (2, 3, size, size)
+    torch.testing.assert_close(m.sum(1), torch.ones(2, size, size))
+
+
+def test_four_blocks_at_96_px_match_the_published_wiring():
+    torch.manual_seed(2)
+    model = OcclusionModel(96, 4, 8, "gn", blocks=4)
+    x = torch.randn(2, 3, 96, 96)
+    torch.testing.assert_close(model(x), reference_forward(model, x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("size", [32, 63, 64, 96, 224])
+def test_no_blocks_means_the_default_rule(size):
+    assert resolve_blocks(size, None) == num_levels(size) == OcclusionModel(size, 2, 8, "no", blocks=None).unet.levels
+
+
+@pytest.mark.parametrize(
+    ("size", "blocks", "error", "message"),
+    [
+        (96, 3, ValueError, "mask_blocks 3 has no channel table"),
+        (96, 7, ValueError, "mask_blocks 7 has no channel table"),
+        (16, 6, ValueError, "mask_blocks 6 does not fit image_size 16"),
+        (4, 4, ValueError, "mask_blocks 4 does not fit image_size 4"),
+        (96, 4.0, TypeError, "mask_blocks must be an integer"),
+        (96, True, TypeError, "mask_blocks must be an integer"),
+    ],
+)
+def test_bad_blocks_raise(size, blocks, error, message):
+    with pytest.raises(error, match=message):
+        OcclusionModel(size, 3, 8, "gn", blocks=blocks)

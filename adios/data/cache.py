@@ -16,6 +16,7 @@ cache folder or a complete one. Temporary folders of dead processes are removed 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -129,6 +130,24 @@ def _save_array(path: Path, array: np.ndarray) -> None:
     atomic_write(path, lambda handle: np.save(handle, array))
 
 
+def _reserve(fd: int, n_bytes: int) -> None:
+    """Allocate the file's blocks up front, so a full disk fails here and not half-way."""
+    try:
+        os.posix_fallocate(fd, 0, n_bytes)
+    except AttributeError:  # no posix_fallocate on this platform
+        pass
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise
+        # a file system that cannot preallocate: the writes will still report a full disk
+
+
+def _write_at(fd: int, data: memoryview, offset: int) -> None:
+    while data:
+        written = os.pwrite(fd, data, offset)
+        data, offset = data[written:], offset + written
+
+
 def _write_images(path: Path, contents: Contents, workers: int | None, description: str) -> tuple[list[float], list[float]]:
     """Decode every chunk into ``path`` at its row offset; the channel statistics of the train rows."""
     row_bytes = int(np.prod(contents.image_shape))
@@ -137,18 +156,18 @@ def _write_images(path: Path, contents: Contents, workers: int | None, descripti
     sums = ChannelSums(contents.image_shape[0])
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        if hasattr(os, "posix_fallocate"):
-            os.posix_fallocate(fd, 0, offsets[-1] * row_bytes)  # a full disk fails here, not mid-way
-        for index, images in decode_chunks(contents.chunks, workers, description):
-            start, rows = offsets[index], contents.chunks[index].rows
-            if images.dtype != np.uint8 or images.shape != (rows, *contents.image_shape):
-                raise RuntimeError(
-                    f"chunk {index} gave {images.dtype} {images.shape}, expected uint8 {(rows, *contents.image_shape)}"
-                )
-            images = np.ascontiguousarray(images)
-            if start < n_train:
-                sums.add(images[: n_train - start])
-            os.pwrite(fd, images.tobytes(), start * row_bytes)
+        _reserve(fd, offsets[-1] * row_bytes)
+        with contextlib.closing(decode_chunks(contents.chunks, workers, description)) as decoded:
+            for index, images in decoded:
+                start, rows = offsets[index], contents.chunks[index].rows
+                if images.dtype != np.uint8 or images.shape != (rows, *contents.image_shape):
+                    raise RuntimeError(
+                        f"chunk {index} gave {images.dtype} {images.shape}, expected uint8 {(rows, *contents.image_shape)}"
+                    )
+                images = np.ascontiguousarray(images)
+                if start < n_train:
+                    sums.add(images[: n_train - start])
+                _write_at(fd, memoryview(images).cast("B"), start * row_bytes)
         os.fsync(fd)
     finally:
         os.close(fd)

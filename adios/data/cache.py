@@ -81,10 +81,12 @@ def open_cached(folder: Path, name: str) -> ImageDataset | None:
         images = torch.from_numpy(np.memmap(folder / "images.u8", dtype=np.uint8, mode="c", shape=shape))
         train_labels = torch.from_numpy(np.load(folder / "train_labels.npy"))
         test_labels = torch.from_numpy(np.load(folder / "test_labels.npy"))
-    except (OSError, ValueError, KeyError, TypeError):
+        n_train, n_unlabeled = meta["splits"]["train"], meta["splits"].get("unlabeled", 0)
+        pool = n_train + n_unlabeled
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    n_train, n_unlabeled = meta["splits"]["train"], meta["splits"].get("unlabeled", 0)
-    pool = n_train + n_unlabeled
+    if len(train_labels) != n_train or len(test_labels) != rows - pool:
+        return None
     return ImageDataset(
         name=name,
         train_images=images[:n_train],

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from adios.data.dataset import ImageDataset
+from adios.data.decode import notice
 from adios.engine.seeding import derive_seed
 
 VERSION = 4  # bump when the rendering changes, so stale caches are not reused
@@ -250,7 +251,10 @@ def make_shapes(
     seed: int = 0,
     cache_dir: Path | None = None,
 ) -> ImageDataset:
-    """Generate (or load from the cache) the `shapes` dataset. Deterministic in all its arguments."""
+    """Generate (or load from the cache) the `shapes` dataset. Deterministic in all its arguments.
+
+    A generation announces itself with one line on stderr; a load from the cache is silent.
+    """
     if not 2 <= n_classes <= len(SHAPES):
         raise ValueError(f"n_classes must be in 2..{len(SHAPES)}")
     params = {
@@ -269,6 +273,7 @@ def make_shapes(
             return ImageDataset(**{**torch.load(cache, weights_only=True), "class_object": True})
         except Exception:  # a corrupt or partial cache is regenerated
             cache.unlink(missing_ok=True)
+    notice(f"generating the shapes dataset ({n_train} train, {n_test} test, {size} px) once; cached in {cache.parent}")
     shapes = SHAPES[:n_classes]
     templates = shape_templates(SHAPES, max(64, 2 * size))
     backgrounds = _backgrounds(BACKGROUND_POOL, size, torch.Generator().manual_seed(derive_seed(seed, "shapes-backgrounds")))
@@ -289,5 +294,5 @@ def make_shapes(
     )
     from adios.runner.store import atomic_torch_save
 
-    atomic_torch_save(data.__dict__, cache)
+    atomic_torch_save({k: v for k, v in data.__dict__.items() if k != "ssl_images"}, cache)  # the pool is the train split
     return data

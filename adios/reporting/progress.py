@@ -144,7 +144,7 @@ def print_registries(console: Console) -> None:
         ),
         ("encoders", {n: _first_line(f) for n, f in ENCODERS.items()}, ENCODERS.broken()),
         ("objectives", {n: _first_line(sys.modules[c.__module__]) for n, c in OBJECTIVES.items()}, OBJECTIVES.broken()),
-        ("datasets", dict(DATASETS), {}),
+        ("datasets", {n: spec.description for n, spec in DATASETS.items()}, DATASETS.broken()),
         ("optimizers", {n: _first_line(f) for n, f in OPTIMIZERS.items()}, OPTIMIZERS.broken()),
         ("reference rows", {n: _first_line(c) for n, c in REFERENCES.items()}, REFERENCES.broken()),
         ("presets", {p.name: p.description for p in PRESETS.values()}, {}),

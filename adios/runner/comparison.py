@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import masks
-from adios.data import DATASETS, DATASETS_WITH_CLASS_OBJECT, DATASETS_WITH_INSTANCES, ImageDataset, load_dataset
+from adios.data import DATASETS, ImageDataset, load_dataset
 from adios.engine.encoders import ENCODERS, build_encoder
 from adios.engine.objectives import OBJECTIVES
 from adios.engine.optim import OPTIMIZERS
@@ -67,7 +67,7 @@ class Comparison:
         settings_values = _settings_values(self.settings)
         dataset = settings_values.get("dataset", preset.common.get("dataset", RunSettings().dataset))
         if dataset not in DATASETS:
-            raise unknown_name("dataset", dataset, DATASETS)
+            raise unknown_name("dataset", dataset, DATASETS.names())
         strategies, dropped = _strategies(self.strategies, preset, dataset)
         if self.baseline not in masks.names():
             raise unknown_name("baseline strategy", self.baseline, masks.names())
@@ -169,9 +169,8 @@ def _settings_values(values: dict[str, Any]) -> dict[str, Any]:
 
 def _can_run(name: str, dataset: str) -> bool:
     cls = masks.get(name)
-    return (not cls.needs_instances or dataset in DATASETS_WITH_INSTANCES) and (
-        not cls.needs_class_object or dataset in DATASETS_WITH_CLASS_OBJECT
-    )
+    spec = DATASETS.get(dataset)
+    return (not cls.needs_instances or spec.instances) and (not cls.needs_class_object or spec.class_object)
 
 
 def _strategies(given: list[str] | None, preset: Preset, dataset: str) -> tuple[list[str], list[str]]:

@@ -89,3 +89,11 @@ def test_templates_are_centred_and_fit():
         assert abs(float((alpha * xx).sum() / mass)) < 0.05 and abs(float((alpha * yy).sum() / mass)) < 0.05
         assert float(alpha[0].sum() + alpha[-1].sum() + alpha[:, 0].sum() + alpha[:, -1].sum()) < 1e-6  # inside the frame
     assert not math.isclose(float(t[0].sum()), float(t[1].sum()))
+
+
+def test_generation_says_so_once_on_stderr(tmp_path, capsys):
+    make_shapes(n_train=20, n_test=10, size=32, renders=2, cache_dir=tmp_path)
+    err = capsys.readouterr().err
+    assert err == f"generating the shapes dataset (20 train, 10 test, 32 px) once; cached in {tmp_path}\n"
+    again = make_shapes(n_train=20, n_test=10, size=32, renders=2, cache_dir=tmp_path)
+    assert capsys.readouterr().err == "" and again.ssl_images is again.train_images

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import inspect
 import json
@@ -32,6 +33,8 @@ from adios.runner.presets import PRESETS, get_preset
 from adios.runner.settings import RunSettings, flag_fields
 
 err_console = Console(stderr=True)
+#: Errors of the disk, not of adios: a full disk, a quota, a read-only or forbidden folder.
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
 NOT_FLAGS = {"mask_area"}  # strategy options the commands expose under their own names
 
 
@@ -229,6 +232,17 @@ def one_line_errors() -> type[TyperGroup]:
             except click_exception as error:
                 err_console.print(f"[red]error:[/red] {error.format_message()}", highlight=False, soft_wrap=True)  # type: ignore[attr-defined]
                 code = getattr(error, "exit_code", 1)
+            except OSError as error:
+                if error.errno not in DISK_ERRORS:
+                    raise
+                where = f" writing {error.filename}" if error.filename else ""
+                err_console.print(
+                    f"[red]error:[/red] {error.strerror or error}{where}: free some space (or write access), or pass another --out; "
+                    "finished runs are saved and the same command resumes",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                code = 2
             except (KeyboardInterrupt, _click_error("Abort")):
                 err_console.print("interrupted: finished runs are saved; run the same command again to resume", soft_wrap=True)
                 code = 130

@@ -76,7 +76,10 @@ def paired_power(effect: float, sd: float, n: int, alpha: float = 0.05) -> float
     df = n - 1
     critical = stats.t.ppf(1 - alpha / 2, df)
     noncentrality = abs(effect) * math.sqrt(n) / sd
-    return float(stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality))
+    power = float(stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality))
+    if math.isnan(power):  # scipy's noncentral t fails far in the tail (1 degree of freedom, large noncentrality)
+        power = float(stats.norm.sf(critical - noncentrality) + stats.norm.cdf(-critical - noncentrality))
+    return power
 
 
 def minimum_detectable_effect(sd: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:

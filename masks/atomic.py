@@ -7,6 +7,7 @@ store, the gallery and cached strategy statistics (the SIFT codebook) all write 
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,21 @@ def _umask() -> int:
 FILE_MODE = 0o666 & ~_umask()
 
 
+_writes = 0
+
+
+def _crash_point(path: Path) -> None:
+    """Fault injection for the crash tests: ``ADIOS_CRASH_AT_WRITE=N`` kills the process (SIGKILL) at its N-th
+    atomic write, after the temporary file is complete and before the rename. Unset, it does nothing."""
+    global _writes
+    target = os.environ.get("ADIOS_CRASH_AT_WRITE")
+    if target is None:
+        return
+    _writes += 1
+    if _writes == int(target):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Call ``write`` on a binary handle to a temporary file beside ``path``, sync it, then rename it over ``path``.
 
@@ -37,6 +53,7 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        _crash_point(path)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -100,6 +100,12 @@ class Registry(Generic[T]):
             dist = ep.dist.name if ep.dist is not None else "?"
             self.add_plugin(ep.name, ep.load, f"entry point '{ep.name} = {ep.value}' (distribution {dist})")
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (for tests and for reloading a strategy file)."""
+        self._entries.pop(name, None)
+        self._sources.pop(name, None)
+        self._broken.pop(name, None)
+
     def mark_broken(self, name: str, reason: str) -> None:
         """Take ``name`` out of the registry and list it as broken (e.g. it failed a property check)."""
         self._entries.pop(name, None)
@@ -115,8 +121,8 @@ class Registry(Generic[T]):
         self._load()
         if name not in self._entries:
             if name in self._broken:
-                raise UnknownName(f"{self.kind} (broken: {self._broken[name]})", name, list(self._entries))
-            raise UnknownName(self.kind, name, list(self._entries))
+                raise UnknownName(f"{self.kind} (broken: {self._broken[name]})", name, sorted(self._entries))
+            raise UnknownName(self.kind, name, sorted(self._entries))
         return self._entries[name]
 
     def source(self, name: str) -> str:

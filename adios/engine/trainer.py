@@ -86,7 +86,7 @@ class Schedule:
 
     @classmethod
     def of(cls, views: PairedViews, batch_size: int, epochs: int, steps: int | None = None) -> Schedule:
-        n = views.data.train_images.shape[0]
+        n = views.images.shape[0]
         return cls(views.seed, n, min(batch_size, n), epochs, steps)
 
     @property
@@ -220,6 +220,7 @@ def train(
     lr: float,
     weight_decay: float,
     warmup: float,
+    optimizer_options: dict | None = None,
     steps: int | None = None,
     precision: str = "fp32",
     device: torch.device | str = "cpu",
@@ -238,7 +239,7 @@ def train(
     device = torch.device(device)
     schedule = Schedule.of(views, batch_size, epochs, steps)
     total = schedule.total
-    opt, sched = make_optimizer(optimizer, objective.parameters(), lr, weight_decay, total, warmup)
+    opt, sched = make_optimizer(optimizer, objective.parameters(), lr, weight_decay, total, warmup, **(optimizer_options or {}))
     mask_opt = mask_sched = None
     if is_learned(strategy):
         mask_opt, mask_sched = strategy.make_optimizer(total)
@@ -259,7 +260,7 @@ def train(
         while state.step < total:
             step = state.step
             t0 = time.perf_counter()
-            batch = views(step, schedule.indices(step)).to(device)
+            batch = views(step, schedule.indices(step)).to(device)  # already there when the views are made on the device
             g = generator(views.seed, "masks", step, device=device)
             result = train_step(objective, strategy, batch, g, opt, mask_opt, autocast)
             if not math.isfinite(result.loss) or (result.mask_loss is not None and not math.isfinite(result.mask_loss)):
@@ -313,7 +314,7 @@ def passes_per_image(
     """
     device = torch.device(device)
     objective, strategy = copy.deepcopy(objective), copy.deepcopy(strategy)
-    n = min(2, views.data.train_images.shape[0])
+    n = min(2, views.images.shape[0])
     batch = views(0, torch.arange(n)).to(device)
     opt = torch.optim.SGD(objective.parameters(), lr=0.0)
     mask_opt = torch.optim.SGD(strategy.parameters(), lr=0.0) if is_learned(strategy) else None
@@ -339,6 +340,19 @@ def _save_checkpoint(path, state, objective, strategy, opt, sched, mask_opt, mas
         },
         path,
     )
+
+
+CHECKPOINT_KEYS = {"state", "objective", "strategy", "optimizer", "scheduler", "mask_optimizer", "mask_scheduler", "momentum"}
+
+
+def check_checkpoint(path: Path) -> None:
+    """Raise a :class:`UserError` unless ``path`` loads as tensors and plain containers with a checkpoint's keys."""
+    try:
+        ckpt = torch.load(path, weights_only=True, map_location="cpu")
+        if not isinstance(ckpt, dict) or set(ckpt) != CHECKPOINT_KEYS:
+            raise ValueError("unexpected contents")
+    except Exception as error:
+        raise UserError(f"{path} is not an adios checkpoint ({type(error).__name__}); delete it to restart that run from scratch") from None
 
 
 def _load_checkpoint(path, objective, strategy, opt, sched, mask_opt, mask_sched) -> TrainState:

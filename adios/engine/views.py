@@ -75,11 +75,28 @@ class Augment:
 
 
 class PairedViews:
-    """Makes the two views of a batch for a given step. Pure in (seed, step, indices)."""
+    """Makes the two views of a batch for a given step. Pure in (seed, step, indices).
 
-    def __init__(self, data: ImageDataset, settings: AugmentSettings, seed: int) -> None:
+    The images come from the dataset's self-supervised pool (``ssl_images``: the train split plus any
+    unlabeled split), or from the labelled train split alone with ``labelled_only`` (the supervised
+    reference). A batch of uint8 images moves to ``device`` (from pinned memory on CUDA, without
+    blocking) and is augmented there, per sample, in batched kornia calls.
+    """
+
+    def __init__(
+        self,
+        data: ImageDataset,
+        settings: AugmentSettings,
+        seed: int,
+        *,
+        labelled_only: bool = False,
+        device: torch.device | str = "cpu",
+    ) -> None:
         self.data = data
         self.seed = seed
+        self.device = torch.device(device)
+        self.images = data.train_images if labelled_only else data.ssl_images
+        self.labels = data.train_labels if labelled_only else data.ssl_labels
         self.augment = Augment(data.image_size, settings)
 
     def render_pairs(self, step: int, n: int) -> tuple[Tensor, Tensor]:
@@ -93,15 +110,21 @@ class PairedViews:
         second = (first + torch.randint(1, renders, (n,), generator=g)) % renders
         return first, second
 
+    def _to_device(self, batch: Tensor) -> Tensor:
+        if self.device.type == "cuda":
+            return batch.pin_memory().to(self.device, non_blocking=True)
+        return batch
+
     def __call__(self, step: int, indices: Tensor) -> Views:
         data = self.data
         pair = self.render_pairs(step, len(indices))
         out = []
         for view, renders in enumerate(pair):
-            images = data.train_images[indices, renders].float().div(255)
-            instances = None if data.train_instances is None else data.train_instances[indices, renders].long()
+            images = self._to_device(self.images[indices, renders]).float().div(255)
+            instances = None if data.train_instances is None else self._to_device(data.train_instances[indices, renders]).long()
             with global_seed(self.seed, "views", step, view):
                 x, inst = self.augment(images, instances)
             out.append((data.normalise(x), inst))
         (a, inst_a), (b, inst_b) = out
-        return Views(a=a, b=b, instances_a=inst_a, instances_b=inst_b, labels=data.train_labels[indices])
+        labels = self._to_device(self.labels[indices])
+        return Views(a=a, b=b, instances_a=inst_a, instances_b=inst_b, labels=labels)

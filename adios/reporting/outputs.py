@@ -207,7 +207,12 @@ def rebuild_outputs(out: Path, records: list[RunRecord], info: dict[str, Any], b
     if base and strategies:
         try:
             data = load_dataset(
-                base["dataset"], base.get("data_dir"), base["image_size"], base.get("n_train"), base.get("n_test")
+                base["dataset"],
+                base.get("data_dir"),
+                base["image_size"],
+                base.get("n_train"),
+                base.get("n_test"),
+                unlabeled=base.get("unlabeled", False),
             )
             gallery = gallery_renderer(data, strategies, (info.get("seeds") or [0])[0], base.get("mask_options"), out)
         except UserError:  # the data folder moved: keep the gallery that is there

@@ -139,7 +139,7 @@ def print_registries(console: Console) -> None:
     sections: list[tuple[str, dict[str, str], dict[str, str]]] = [
         (
             "strategies",
-            {n: _first_line(masks.get(n)) + (" [control]" if masks.get(n).control else "") for n in masks.names()},
+            {n: _first_line(masks.get(n)) + (" (control)" if masks.get(n).control else "") for n in masks.names()},
             masks.STRATEGIES.broken(),
         ),
         ("encoders", {n: _first_line(f) for n, f in ENCODERS.items()}, ENCODERS.broken()),

@@ -23,6 +23,7 @@ from adios.data import DATASETS, ImageDataset, load_dataset
 from adios.engine.encoders import ENCODERS, build_encoder
 from adios.engine.objectives import OBJECTIVES
 from adios.engine.optim import OPTIMIZERS
+from adios.engine.trainer import check_checkpoint
 from adios.errors import UserError, unknown_name
 from adios.runner.presets import Preset, get_preset
 from adios.runner.record import RunRecord, read_record
@@ -274,7 +275,11 @@ def prepare(comparison: Comparison | Plan, out: Path, device: str = "auto") -> P
     chosen = pick_device(device)
     _check_out(Path(out))
     base = plan.base
-    data = load_dataset(base.dataset, base.data_dir, base.image_size, base.n_train, base.n_test)
+    data = load_dataset(base.dataset, base.data_dir, base.image_size, base.n_train, base.n_test, unlabeled=base.unlabeled)
+    for settings in plan.mine:  # an interrupted run resumes from its checkpoint: a file that is not one is found now
+        checkpoint = Path(out) / "runs" / run_name(settings) / "checkpoint.pt"
+        if checkpoint.exists() and not checkpoint.with_name("metrics.json").exists():
+            check_checkpoint(checkpoint)
     n_train = data.train_images.shape[0]
     for settings in plan.cells.values():
         if settings.batch_size > n_train:

@@ -31,7 +31,7 @@ from adios.errors import UserError
 from adios.runner import provenance
 from adios.runner.record import RunRecord, read_record, record_document
 from adios.runner.references import REFERENCES
-from adios.runner.settings import RunSettings, run_key
+from adios.runner.settings import RunSettings, run_key, simsiam_terms
 from adios.runner.store import atomic_torch_save, atomic_write_json, run_lock
 from eval.collapse import feature_spread, is_collapsed
 from eval.features import extract_features
@@ -126,6 +126,7 @@ def objective_options(settings: RunSettings) -> dict[str, Any]:
         "proj_out": settings.proj_out,
         "pred_hidden": settings.pred_hidden,
         "temperature": settings.temperature,
+        "terms": simsiam_terms(settings.simsiam_terms),
     }
     params = inspect.signature(OBJECTIVES.get(settings.objective)).parameters
     return {k: v for k, v in values.items() if k in params and v is not None}
@@ -159,8 +160,8 @@ def probe(encoder: torch.nn.Module, data: ImageDataset, precision: str) -> dict[
     """
     autocast = precision == "bf16"
 
-    def features(images: torch.Tensor) -> np.ndarray:
-        return extract_features(encoder, data.normalise(images), autocast=autocast).numpy()
+    def features(images: torch.Tensor) -> np.ndarray:  # streamed: uint8 batches normalised one at a time
+        return extract_features(encoder, images, autocast=autocast, normalise=data.normalise).numpy()
 
     train_x, test_x = features(data.train_images[:, 0]), features(data.test_images)
     train_y, test_y = data.train_labels.numpy(), data.test_labels.numpy()
@@ -320,6 +321,7 @@ def _train_and_measure(settings, data, out, folder, device, on_step, checkpoint_
                 lr=settings.lr,
                 weight_decay=settings.weight_decay,
                 warmup=settings.warmup,
+                optimizer_options={"lars_clip": settings.lars_clip, "lars_eta": settings.lars_eta},
                 steps=steps,
                 precision=settings.precision,
                 device=device,

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from adios.engine.objectives.simsiam import TERMS as SIMSIAM_TERMS
 from adios.errors import UserError
 
 #: Groups of fields: the run key of a reference row that does not train leaves out every group but these.
@@ -46,6 +47,9 @@ class RunSettings:
     image_size: int = setting(32, "Image side in pixels.", "data")
     n_train: int | None = setting(10_000, "Training images to use (the first N).", "data")
     n_test: int | None = setting(2_000, "Test images to use (the first N).", "data")
+    unlabeled: bool = setting(
+        False, "Add the dataset's unlabeled split to the self-supervised pool (stl10); probes use the labelled splits.", "data"
+    )
     # optimisation
     epochs: int = setting(10, "Training epochs.", "train")
     batch_size: int = setting(128, "Batch size.", "train")
@@ -53,11 +57,18 @@ class RunSettings:
     lr: float = setting(1e-3, "Peak learning rate (linear warmup, then cosine decay).", "train")
     weight_decay: float = setting(1e-4, "Weight decay (not on biases and norms).", "train")
     warmup: float = setting(0.05, "Fraction of the steps with a linear learning-rate warmup.", "train")
+    lars_clip: bool = setting(True, "LARS: cap the adaptive rate at the learning rate (the published grad_clip_lars).", "train")
+    lars_eta: float = setting(0.02, "LARS trust coefficient.", "train")
     # objective
     temperature: float = setting(0.2, "SimCLR temperature.", "objective")
     proj_hidden: int | None = setting(512, "Projector hidden width.", "objective")
     proj_out: int | None = setting(128, "Projector output width.", "objective")
     pred_hidden: int | None = setting(512, "Predictor hidden width, BYOL and SimSiam.", "objective")
+    simsiam_terms: str = setting(
+        "masked",
+        "SimSiam's optional loss terms, a comma list of masked, clean, both-masked, or 'none' (docs/method.md; the published code's default is all three).",
+        "objective",
+    )
     # views
     crop_scale: tuple[float, float] = setting((0.5, 1.0), "RandomResizedCrop area range: LOW HIGH.", "views")
     jitter: float = setting(0.4, "Colour-jitter strength s (brightness, contrast, saturation s; hue s/4).", "views")
@@ -118,6 +129,11 @@ def _checks(s: RunSettings) -> list[tuple[bool, str]]:
         (s.n_train is None or s.n_train >= 2, f"--n-train must be >= 2, got {s.n_train}"),
         (s.n_test is None or s.n_test >= 1, f"--n-test must be >= 1, got {s.n_test}"),
         (s.precision in ("bf16", "fp32"), f"--precision must be bf16 or fp32, got {s.precision}"),
+        (number(s.lars_eta) and s.lars_eta > 0, f"--lars-eta must be a number > 0, got {s.lars_eta}"),
+        (
+            all(t in SIMSIAM_TERMS for t in simsiam_terms(s.simsiam_terms)),
+            f"--simsiam-terms takes a comma list of {', '.join(SIMSIAM_TERMS)}, or 'none'; got '{s.simsiam_terms}'",
+        ),
         (s.budget in ("epochs", "compute"), f"--budget must be epochs or compute, got {s.budget}"),
         (
             isinstance(s.eval_every, int) and s.eval_every >= 0,
@@ -136,6 +152,12 @@ def _checks(s: RunSettings) -> list[tuple[bool, str]]:
             f"--proj-hidden, --proj-out and --pred-hidden must be positive integers, got {s.proj_hidden}, {s.proj_out}, {s.pred_hidden}",
         ),
     ]
+
+
+def simsiam_terms(text: str) -> tuple[str, ...]:
+    """``"masked,clean"`` -> ``("masked", "clean")``; ``"none"`` -> ``()`` (only the always-on masked pair)."""
+    names = tuple(t.strip() for t in text.split(",") if t.strip())
+    return () if names == ("none",) else names
 
 
 def flag_fields() -> list[dataclasses.Field]:

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 import masks
-from adios.cli_options import common_options, console_width, one_line_errors, split, with_settings_flags
+from adios.cli_options import common_options, console_width, load_strategy_files, one_line_errors, split, with_settings_flags
 from adios.errors import UserError
 from adios.reporting.progress import RunProgress, print_plan, print_results
 
@@ -222,6 +222,7 @@ def masks_gallery(
         str, typer.Option(help="Hidden fraction for strategies that take one (as `compare`), or 'off'.")
     ] = "0.25",
     mode: Annotated[str | None, typer.Option(help="context-encoder mode: center, random-block or random-region.")] = None,
+    strategy_file: Annotated[list[Path] | None, typer.Option(help="A Python file that registers a strategy (repeatable).")] = None,
     out: Annotated[Path, typer.Option(help="The PNG to write.")] = Path("runs/masks.png"),
 ) -> None:
     """Render a gallery PNG: test images, and each strategy's masks overlaid on them, at the same areas as `compare`.
@@ -241,6 +242,7 @@ def masks_gallery(
 
     if n < 1:
         raise UserError(f"--n must be >= 1, got {n}")
+    load_strategy_files(strategy_file)
     names = [s for s in masks.names() if not masks.get(s).control] if strategies.strip() == "all" else split(strategies)
     for name in names:
         masks.get(name)
@@ -274,11 +276,7 @@ def check_strategy(
     """
     from masks.checks import check_all
 
-    if strategy_file is not None:
-        try:
-            masks.load_strategy_file(strategy_file)
-        except ValueError as error:
-            raise UserError(str(error)) from None
+    load_strategy_files([strategy_file] if strategy_file else None)
     names = masks.names() if name == "all" else [name]
     for chosen in names:
         masks.get(chosen)

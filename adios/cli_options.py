@@ -175,14 +175,19 @@ def parse_option(text: str) -> tuple[str, Any]:
         return key.strip().replace("-", "_"), value
 
 
-def common_options(flags: dict[str, Any], **fields: Any) -> tuple[Comparison, dict[str, Any]]:
-    """A :class:`Comparison` from a command's generated flags plus its own ``fields``, and the run options."""
-    get_preset(flags["preset"])
-    for path in flags.pop("strategy_file") or []:
+def load_strategy_files(paths: list[Path] | None) -> None:
+    """Import each ``--strategy-file``; a file that cannot be loaded is a user error."""
+    for path in paths or []:
         try:
             masks.load_strategy_file(path)
         except ValueError as error:
             raise UserError(str(error)) from None
+
+
+def common_options(flags: dict[str, Any], **fields: Any) -> tuple[Comparison, dict[str, Any]]:
+    """A :class:`Comparison` from a command's generated flags plus its own ``fields``, and the run options."""
+    get_preset(flags["preset"])
+    load_strategy_files(flags.pop("strategy_file"))
     hints = typing.get_type_hints(RunSettings)
     setting_names = {f.name for f in flag_fields()}
     settings, mask_options = {}, {}

@@ -147,8 +147,9 @@ class Registry(Generic[T]):
 
 
 def _source_of(obj: Any) -> str:
-    module = getattr(obj, "__module__", None) or "?"
-    return f"{module}.{getattr(obj, '__qualname__', getattr(obj, '__name__', '?'))}"
+    """Where an object comes from: ``module.QualifiedName`` (of its type, for an instance)."""
+    named = obj if hasattr(obj, "__qualname__") else type(obj)
+    return f"{named.__module__}.{named.__qualname__}"
 
 
 def _check_strategy(name: str, obj: Any) -> None:

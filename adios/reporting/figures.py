@@ -27,6 +27,12 @@ def _label(summary: Summary, summaries: list[Summary]) -> str:
     return " · ".join(parts)
 
 
+def _legend(ax, **options) -> None:
+    """A legend, when something was drawn (a folder whose runs all failed has nothing to label)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**options)
+
+
 def _save(fig: plt.Figure, path: Path) -> Path:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
@@ -77,7 +83,7 @@ def compute_figure(records: list[RunRecord], path: Path, baseline: str = "none")
             ax.axhline(
                 s.stat("linear_acc")[0], color="grey", linestyle="--", linewidth=1, label=f"{_label(s, summaries)} (untrained)"
             )
-    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _legend(ax, frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if works and max(works) > 10 * min(works):
         ax.set_xscale("log")
     ax.xaxis.set_major_formatter(matplotlib.ticker.EngFormatter())
@@ -110,7 +116,7 @@ def curve_figure(records: list[RunRecord], path: Path, baseline: str = "none") -
             ax.axhline(s.stat("knn_acc")[0], color="grey", linestyle=":", linewidth=1)
     axes[1].xaxis.set_major_formatter(matplotlib.ticker.EngFormatter())
     axes[0].set_ylabel("kNN accuracy (k = 20, fixed curve subset)")
-    axes[1].legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _legend(axes[1], frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.suptitle("Learning curves: mean over seeds, band = ± std (dotted: random-init on the full probe)")
     return _save(fig, path)
 
@@ -130,6 +136,6 @@ def loss_figure(curves: dict[str, list[list[float]]], path: Path) -> Path:
     ax.set_xlabel("training step")
     ax.set_ylabel("training loss (summed over masked views)")
     ax.grid(alpha=0.3)
-    ax.legend(frameon=False, fontsize=8)
+    _legend(ax, frameon=False, fontsize=8)
     ax.set_title("Training loss (mean over seeds, moving average)")
     return _save(fig, path)

@@ -37,7 +37,17 @@ def test_tiny_compare_writes_results(tmp_path):
     assert [r["strategy"] for r in rows] == ["random-init", "none", "random-patch"]
     assert [r["kind"] for r in rows] == ["reference", "strategy", "strategy"]
     for record in rows:
-        for key in ("objective", "encoder", "dataset", "seed", "linear_acc", "knn_acc", "hidden_fraction", "wall_seconds", "versions"):
+        for key in (
+            "objective",
+            "encoder",
+            "dataset",
+            "seed",
+            "linear_acc",
+            "knn_acc",
+            "hidden_fraction",
+            "wall_seconds",
+            "versions",
+        ):
             assert key in record
         assert 0.0 <= record["linear_acc"] <= 1.0 and record["status"] == "ok"
     assert rows[1]["hidden_fraction"] == 0.0 and abs(rows[2]["hidden_fraction"] - 0.25) < 0.05  # quick matches areas at 0.25
@@ -60,7 +70,17 @@ def test_same_command_twice_gives_the_same_numbers(tmp_path):
 def test_compare_help_explains_every_option():
     result = runner.invoke(app, ["compare", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    for option in ("--strategies", "--dataset", "--encoder", "--objective", "--epochs", "--seeds", "--preset", "--out", "--reference"):
+    for option in (
+        "--strategies",
+        "--dataset",
+        "--encoder",
+        "--objective",
+        "--epochs",
+        "--seeds",
+        "--preset",
+        "--out",
+        "--reference",
+    ):
         assert option in result.output
     for generated in ("--eval-every", "--budget", "--n-masks", "--words", "--region", "--simsiam-terms", "--lars-clip"):
         assert generated in result.output  # from the settings' fields and the strategies' constructors
@@ -70,7 +90,19 @@ def test_compare_help_explains_every_option():
 def test_list_shows_every_registry_in_plain_text():
     result = runner.invoke(app, ["list"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    for name in ("random-patch", "resnet-tiny", "simclr", "byol", "simsiam", "shapes", "digits", "quick", "standard", "random-init", "lars"):
+    for name in (
+        "random-patch",
+        "resnet-tiny",
+        "simclr",
+        "byol",
+        "simsiam",
+        "shapes",
+        "digits",
+        "quick",
+        "standard",
+        "random-init",
+        "lars",
+    ):
         assert name in result.output
     assert "``" not in result.output and "(control)" in result.output
 
@@ -91,7 +123,9 @@ def test_default_strategies_skip_what_the_dataset_cannot_run(tmp_path):
 
 
 def test_supervised_reference_row_trains_through_the_trainer(tmp_path):
-    result = runner.invoke(app, ["compare", "--strategies", "none", "--reference", "random-init,supervised", "--out", str(tmp_path), *TINY])
+    result = runner.invoke(
+        app, ["compare", "--strategies", "none", "--reference", "random-init,supervised", "--out", str(tmp_path), *TINY]
+    )
     assert result.exit_code == 0, result.output
     rows = {r["strategy"]: r for r in records(tmp_path)}
     assert set(rows) == {"random-init", "supervised", "none"}
@@ -101,7 +135,9 @@ def test_supervised_reference_row_trains_through_the_trainer(tmp_path):
 
 
 def test_paper_preset_dry_run_prints_settings_per_objective():
-    result = runner.invoke(app, ["compare", "--preset", "paper", "--objectives", "simclr,byol,simsiam", "--dry-run"], env={"COLUMNS": "250"})
+    result = runner.invoke(
+        app, ["compare", "--preset", "paper", "--objectives", "simclr,byol,simsiam", "--dry-run"], env={"COLUMNS": "250"}
+    )
     assert result.exit_code == 0, result.output
     assert "nothing was trained" in result.output
     for cell in ("simclr · resnet18", "byol · resnet18", "simsiam · resnet18"):
@@ -142,7 +178,9 @@ def _imagefolder(root, corrupt: bool = False, empty: bool = False):
 
 def _garbage_checkpoint(tmp_path):
     out = tmp_path / "out"
-    plan = Comparison(strategies=["none"], references=[], settings={"n_train": 64, "n_test": 32, "epochs": 1, "batch_size": 32}).plan()
+    plan = Comparison(
+        strategies=["none"], references=[], settings={"n_train": 64, "n_test": 32, "epochs": 1, "batch_size": 32}
+    ).plan()
     folder = out / "runs" / run_name(plan.runs[0])
     folder.mkdir(parents=True)
     torch.save({"not": "a checkpoint"}, folder / "checkpoint.pt")
@@ -181,7 +219,10 @@ BAD = {
     "no seeds": (["compare", "--seeds", "0"], "seeds"),
     "negative seed": (["compare", "--first-seed", "-3"], "seeds must be integers >= 0"),
     "batch of one": (["compare", "--batch-size", "1"], "--batch-size"),
-    "batch above the data": (["compare", "--strategies", "none", "--n-train", "64", "--batch-size", "100"], "larger than the 64 training images"),
+    "batch above the data": (
+        ["compare", "--strategies", "none", "--n-train", "64", "--batch-size", "100"],
+        "larger than the 64 training images",
+    ),
     "zero learning rate": (["compare", "--lr", "0"], "--lr"),
     "NaN learning rate": (["compare", "--lr", "nan"], "--lr"),
     "negative weight decay": (["compare", "--weight-decay", "-1"], "--weight-decay"),
@@ -196,7 +237,10 @@ BAD = {
     "missing strategy file": (["compare", "--strategy-file", "no_such_file.py"], "--strategy-file"),
     "missing data folder": (["compare", "--dataset", "cifar10", "--data-dir", "/no/such/folder"], "cifar-10-batches-py"),
     "needs instance maps": (["compare", "--dataset", "digits", "--strategies", "none,ground-truth"], "needs instance maps"),
-    "control without a class object": (["compare", "--dataset", "digits", "--strategies", "none,hide-main-object"], "hide-main-object"),
+    "control without a class object": (
+        ["compare", "--dataset", "digits", "--strategies", "none,hide-main-object"],
+        "hide-main-object",
+    ),
     "report of no folder": (["report", "/no/such/folder"], "not a folder"),
     "report format": (["report", ".", "--format", "yaml"], "--format"),
     "gallery of no images": (["masks", "--n", "0"], "--n must be >= 1"),
@@ -221,8 +265,14 @@ def test_bad_input_is_one_line_and_exit_2(case, tmp_path):
     [
         pytest.param(lambda tmp: ["compare", "--out", str(tmp / "file.txt")], id="out is a file"),
         pytest.param(lambda tmp: ["compare", "--out", str(tmp / "file.txt" / "sub")], id="out cannot be made"),
-        pytest.param(lambda tmp: ["compare", "--dataset", "imagefolder", "--data-dir", str(_imagefolder(tmp / "c", corrupt=True))], id="corrupt image"),
-        pytest.param(lambda tmp: ["compare", "--dataset", "imagefolder", "--data-dir", str(_imagefolder(tmp / "e", empty=True))], id="empty class folder"),
+        pytest.param(
+            lambda tmp: ["compare", "--dataset", "imagefolder", "--data-dir", str(_imagefolder(tmp / "c", corrupt=True))],
+            id="corrupt image",
+        ),
+        pytest.param(
+            lambda tmp: ["compare", "--dataset", "imagefolder", "--data-dir", str(_imagefolder(tmp / "e", empty=True))],
+            id="empty class folder",
+        ),
         pytest.param(_garbage_checkpoint, id="not an adios checkpoint"),
         pytest.param(_report_of_another_schema, id="another schema version"),
     ],
@@ -253,6 +303,8 @@ def test_a_full_disk_is_one_line_and_exit_2(tmp_path, monkeypatch):
 
 def test_the_console_script_answers_in_one_line():
     """The real entry point, in a subprocess: the same one line and exit code as in-process."""
-    result = subprocess.run([sys.executable, "-m", "adios", "compare", "--strategies", "bogus"], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "adios", "compare", "--strategies", "bogus"], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().count("\n") == 0 and "unknown strategy 'bogus'" in result.stderr

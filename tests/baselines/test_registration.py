@@ -14,7 +14,9 @@ def test_every_module_of_the_package_registers_without_a_list():
     import pkgutil
 
     modules = {m.name for m in pkgutil.iter_modules(baselines.__path__)}
-    registered = {masks.get(n).__module__.split(".")[-1] for n in masks.names() if masks.get(n).__module__.startswith("baselines.")}
+    registered = {
+        masks.get(n).__module__.split(".")[-1] for n in masks.names() if masks.get(n).__module__.startswith("baselines.")
+    }
     assert registered == modules - {"options"}  # options.py holds shared checks, no strategy
     assert masks.names()[0] == "none"
     assert set(BUILT_INS) <= set(masks.names())

@@ -31,7 +31,7 @@ def test_every_command_of_the_guide_runs(tmp_path):
     outputs = {}
     ran = 0
     for language, body in blocks(GUIDE.read_text()):
-        first, _, rest = body.partition("\n")
+        first = body.partition("\n")[0]
         if first.startswith("# file: "):
             path = tmp_path / first.removeprefix("# file: ").strip()
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +47,18 @@ def test_every_command_of_the_guide_runs(tmp_path):
                 shutil.copy(tmp_path / words[1], tmp_path / words[2])
                 continue
             if words[:2] == ["pip", "install"]:
-                command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(site), *words[2:]]
+                command = [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--no-deps",
+                    "--no-build-isolation",
+                    "--target",
+                    str(site),
+                    *words[2:],
+                ]
             else:
                 assert words[0] == "adios", line
                 command = [sys.executable, "-m", "adios", *words[1:]]

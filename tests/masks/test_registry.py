@@ -70,7 +70,9 @@ def test_plugins_from_installed_metadata_and_broken_ones(tmp_path):
     assert "BROKEN" in lines["tiny"] and "expected (B, K, H, W)" in lines["tiny"]
     assert "BROKEN" in lines["nan-mask"] and "NaN" in lines["nan-mask"]
     assert "random-patch" in lines and "BROKEN" not in lines["random-patch"]  # the others are untouched
-    check = subprocess.run([sys.executable, "-m", "adios", "check-strategy", "half"], env=env, capture_output=True, text=True, timeout=300)
+    check = subprocess.run(
+        [sys.executable, "-m", "adios", "check-strategy", "half"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert check.returncode == 0 and "FAIL" not in check.stdout
 
 
@@ -83,7 +85,7 @@ def test_registry_names_both_sources_of_a_clash_and_lists_valid_names():
 
     registry = Registry("widget", "adios.test-widgets")
     registry.register("a")(first)
-    with pytest.raises(ValueError, match="'a' is registered twice: by .*first and by .*second"):
+    with pytest.raises(ValueError, match=r"'a' is registered twice: by .*first and by .*second"):
         registry.register("a")(second)
     with pytest.raises(UnknownName, match="unknown widget 'b'; choose one of: a"):
         registry.get("b")

@@ -64,7 +64,9 @@ def test_strategies_are_paired_by_seed(tiny_shapes):
 
 def test_results_folder_holds_every_file(tmp_path):
     out = tmp_path / "cmp"
-    result = runner.invoke(app, ["compare", "--strategies", "none,random-patch", "--seeds", "2", "--eval-every", "1", "--out", str(out), *TINY])
+    result = runner.invoke(
+        app, ["compare", "--strategies", "none,random-patch", "--seeds", "2", "--eval-every", "1", "--out", str(out), *TINY]
+    )
     assert result.exit_code == 0, result.output
     for name in (
         "results.json",
@@ -108,7 +110,12 @@ def test_report_rebuilds_the_table_without_training(tmp_path):
     out = tmp_path / "cmp"
     assert runner.invoke(app, ["compare", "--strategies", "none,random-patch", "--out", str(out), *TINY]).exit_code == 0
     (out / "report.md").unlink()
-    for fmt, marker in [("table", "random-patch"), ("markdown", "| strategy |"), ("csv", "strategy,objective"), ("json", '"linear_acc"')]:
+    for fmt, marker in [
+        ("table", "random-patch"),
+        ("markdown", "| strategy |"),
+        ("csv", "strategy,objective"),
+        ("json", '"linear_acc"'),
+    ]:
         result = runner.invoke(app, ["report", str(out), "--format", fmt])
         assert result.exit_code == 0, result.output
         assert marker in result.output
@@ -148,7 +155,17 @@ def _compare(out, *extra, env=None):
     return [sys.executable, "-m", "adios", "compare", *args], environment
 
 
-METRICS = ("linear_acc", "knn_acc", "knn200_acc", "occluded_linear_acc", "final_loss", "hidden_fraction", "best_iou", "steps", "encoder_passes")
+METRICS = (
+    "linear_acc",
+    "knn_acc",
+    "knn200_acc",
+    "occluded_linear_acc",
+    "final_loss",
+    "hidden_fraction",
+    "best_iou",
+    "steps",
+    "encoder_passes",
+)
 
 
 def _metrics(out):
@@ -195,7 +212,10 @@ def test_shards_merge_to_the_unsharded_results(tmp_path):
     command, env = _compare(tmp_path / "whole")
     assert subprocess.run(command, env=env, capture_output=True, timeout=900).returncode == 0
     sharded = tmp_path / "sharded"
-    shards = [subprocess.Popen(_compare(sharded, "--shard", f"{i}/2")[0], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for i in (0, 1)]
+    shards = [
+        subprocess.Popen(_compare(sharded, "--shard", f"{i}/2")[0], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for i in (0, 1)
+    ]
     assert [p.wait(timeout=900) for p in shards] == [0, 0]
     result = runner.invoke(app, ["report", str(sharded), "--format", "json"])
     assert result.exit_code == 0 and "not finished" not in result.output

@@ -222,7 +222,9 @@ def masks_gallery(
         str, typer.Option(help="Hidden fraction for strategies that take one (as `compare`), or 'off'.")
     ] = "0.25",
     mode: Annotated[str | None, typer.Option(help="context-encoder mode: center, random-block or random-region.")] = None,
-    strategy_file: Annotated[list[Path] | None, typer.Option(help="A Python file that registers a strategy (repeatable).")] = None,
+    strategy_file: Annotated[
+        list[Path] | None, typer.Option(help="A Python file that registers a strategy (repeatable).")
+    ] = None,
     out: Annotated[Path, typer.Option(help="The PNG to write.")] = Path("runs/masks.png"),
 ) -> None:
     """Render a gallery PNG: test images, and each strategy's masks overlaid on them, at the same areas as `compare`.

@@ -352,7 +352,9 @@ def check_checkpoint(path: Path) -> None:
         if not isinstance(ckpt, dict) or set(ckpt) != CHECKPOINT_KEYS:
             raise ValueError("unexpected contents")
     except Exception as error:
-        raise UserError(f"{path} is not an adios checkpoint ({type(error).__name__}); delete it to restart that run from scratch") from None
+        raise UserError(
+            f"{path} is not an adios checkpoint ({type(error).__name__}); delete it to restart that run from scratch"
+        ) from None
 
 
 def _load_checkpoint(path, objective, strategy, opt, sched, mask_opt, mask_sched) -> TrainState:

@@ -19,7 +19,10 @@ LARS_EPS = 1e-8  # added to the trust ratio's denominator, as in solo-learn's LA
 
 
 def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup: float) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warmup over a fraction ``warmup`` of the steps, then cosine decay to zero."""
+    """Linear warmup over a fraction ``warmup`` of the steps, then cosine decay to zero.
+
+    Parameter groups marked ``fixed_lr`` keep their learning rate throughout (SimSiam's predictor).
+    """
     warm = max(1, round(warmup * total_steps))
 
     def factor(step: int) -> float:
@@ -28,18 +31,28 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup: fl
         progress = (step - warm) / max(1, total_steps - warm)
         return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    lambdas = [(lambda step: 1.0) if group.get("fixed_lr") else factor for group in optimizer.param_groups]
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambdas)
 
 
-def _param_groups(params: Iterable[nn.Parameter], weight_decay: float) -> list[dict]:
-    """No weight decay (and no LARS adaptation) on biases and norm parameters (1-d tensors), as usual for SSL."""
+def _param_groups(params: Iterable[nn.Parameter], weight_decay: float, fixed: Iterable[nn.Parameter] = ()) -> list[dict]:
+    """No weight decay (and no LARS adaptation) on biases and norm parameters (1-d tensors), as usual for SSL.
+
+    Parameters in ``fixed`` get groups of their own whose learning rate is not scheduled.
+    """
+    fixed_ids = {id(p) for p in fixed}
     params = [p for p in params if p.requires_grad]
-    decay = [p for p in params if p.dim() > 1]
-    no_decay = [p for p in params if p.dim() <= 1]
-    return [
-        {"params": decay, "weight_decay": weight_decay, "adapt": True},
-        {"params": no_decay, "weight_decay": 0.0, "adapt": False},
-    ]
+    groups = []
+    for is_fixed in (False, True):
+        chosen = [p for p in params if (id(p) in fixed_ids) == is_fixed]
+        decay = [p for p in chosen if p.dim() > 1]
+        no_decay = [p for p in chosen if p.dim() <= 1]
+        if not is_fixed or chosen:
+            groups += [
+                {"params": decay, "weight_decay": weight_decay, "adapt": True, "fixed_lr": is_fixed},
+                {"params": no_decay, "weight_decay": 0.0, "adapt": False, "fixed_lr": is_fixed},
+            ]
+    return groups
 
 
 class LARS(torch.optim.SGD):
@@ -114,17 +127,19 @@ def make_optimizer(
     *,
     lars_eta: float = LARS_ETA,
     lars_clip: bool = True,
+    fixed_lr: Iterable[nn.Parameter] = (),
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     """An optimiser by name (see :data:`OPTIMIZERS`) and its warmup + cosine schedule.
 
     ``lars_eta`` and ``lars_clip`` (cap the adaptive rate at the learning rate, the published
     ``grad_clip_lars``) apply to ``lars`` only. Biases and norm parameters get no weight decay.
+    Parameters in ``fixed_lr`` keep the learning rate ``lr`` throughout (no warmup, no decay).
     """
     if not isinstance(lars_clip, bool):
         raise TypeError(f"lars_clip must be True or False; got {lars_clip!r}")
     if isinstance(lars_eta, bool) or not isinstance(lars_eta, (int, float)) or not math.isfinite(lars_eta) or lars_eta <= 0:
         raise ValueError(f"lars_eta (the LARS trust coefficient) must be a finite number > 0, e.g. 0.02; got {lars_eta!r}")
-    groups = _param_groups(params, weight_decay)
+    groups = _param_groups(params, weight_decay, fixed_lr)
     factory = OPTIMIZERS.get(name)
     takes = inspect.signature(factory).parameters  # the LARS settings go to the optimisers that take them
     opt = factory(groups, lr, **{k: v for k, v in {"eta": float(lars_eta), "clip": lars_clip}.items() if k in takes})

@@ -239,7 +239,8 @@ def train(
     device = torch.device(device)
     schedule = Schedule.of(views, batch_size, epochs, steps)
     total = schedule.total
-    opt, sched = make_optimizer(optimizer, objective.parameters(), lr, weight_decay, total, warmup, **(optimizer_options or {}))
+    options = {"fixed_lr": objective.fixed_lr_parameters(), **(optimizer_options or {})}
+    opt, sched = make_optimizer(optimizer, objective.parameters(), lr, weight_decay, total, warmup, **options)
     mask_opt = mask_sched = None
     if is_learned(strategy):
         mask_opt, mask_sched = strategy.make_optimizer(total)

@@ -127,6 +127,8 @@ def objective_options(settings: RunSettings) -> dict[str, Any]:
         "pred_hidden": settings.pred_hidden,
         "temperature": settings.temperature,
         "terms": simsiam_terms(settings.simsiam_terms),
+        "ema_start": settings.ema_base,
+        "fixed_predictor_lr": settings.fixed_predictor_lr,
     }
     params = inspect.signature(OBJECTIVES.get(settings.objective)).parameters
     return {k: v for k, v in values.items() if k in params and v is not None}

@@ -64,6 +64,12 @@ class RunSettings:
     proj_hidden: int | None = setting(512, "Projector hidden width.", "objective")
     proj_out: int | None = setting(128, "Projector output width.", "objective")
     pred_hidden: int | None = setting(512, "Predictor hidden width, BYOL and SimSiam.", "objective")
+    ema_base: float = setting(
+        0.99, "BYOL: the target's EMA momentum at the start (it rises to 1 on a cosine schedule).", "objective"
+    )
+    fixed_predictor_lr: bool = setting(
+        False, "SimSiam: keep the predictor's learning rate constant (no warmup or decay).", "objective"
+    )
     simsiam_terms: str = setting(
         "masked",
         "SimSiam's optional loss terms, a comma list of masked, clean, both-masked, or 'none' (docs/method.md; the published code's default is all three).",
@@ -130,6 +136,7 @@ def _checks(s: RunSettings) -> list[tuple[bool, str]]:
         (s.n_test is None or s.n_test >= 1, f"--n-test must be >= 1, got {s.n_test}"),
         (s.precision in ("bf16", "fp32"), f"--precision must be bf16 or fp32, got {s.precision}"),
         (number(s.lars_eta) and s.lars_eta > 0, f"--lars-eta must be a number > 0, got {s.lars_eta}"),
+        (number(s.ema_base) and 0 <= s.ema_base < 1, f"--ema-base must be in [0, 1), got {s.ema_base}"),
         (
             all(t in SIMSIAM_TERMS for t in simsiam_terms(s.simsiam_terms)),
             f"--simsiam-terms takes a comma list of {', '.join(SIMSIAM_TERMS)}, or 'none'; got '{s.simsiam_terms}'",

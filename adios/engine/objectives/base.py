@@ -49,6 +49,10 @@ class Objective(nn.Module):
     def loss(self, a: Tensor, b: Tensor, masks_b: Tensor, masks_a: Tensor | None = None) -> Tensor:
         raise NotImplementedError
 
+    def fixed_lr_parameters(self) -> list[nn.Parameter]:
+        """Parameters whose learning rate the schedule leaves constant (SimSiam's predictor, optionally)."""
+        return []
+
     def after_step(self, progress: float) -> None:
         """Called after every optimiser step with the fraction of training done (BYOL's EMA)."""
 

@@ -65,11 +65,17 @@ class SimSiam(Objective):
         proj_out: int = 2048,
         pred_hidden: int = 512,
         terms: Iterable[str] = PUBLISHED_DEFAULT_TERMS,
+        fixed_predictor_lr: bool = False,
     ) -> None:
         super().__init__(encoder)
         self.terms = check_terms(terms)
+        self.fixed_predictor_lr = fixed_predictor_lr
         self.projector = mlp([encoder.feature_dim, proj_hidden, proj_hidden, proj_out], hidden_bias=False, norm_last=True)
         self.predictor = mlp([proj_out, pred_hidden, proj_out], hidden_bias=False)
+
+    def fixed_lr_parameters(self) -> list:
+        """The predictor keeps a constant learning rate when ``fixed_predictor_lr`` (Chen & He 2021, §4.4)."""
+        return list(self.predictor.parameters()) if self.fixed_predictor_lr else []
 
     def _zp(self, x: Tensor, chunks: int) -> tuple[Tensor, Tensor]:
         z = self.embed(self.projector, x, chunks)

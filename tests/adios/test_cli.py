@@ -308,3 +308,35 @@ def test_the_console_script_answers_in_one_line():
     )
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().count("\n") == 0 and "unknown strategy 'bogus'" in result.stderr
+
+
+def test_paper_preset_runs_on_stl10_files_with_the_unlabeled_split(tmp_path, stl10_dir):
+    """16 labelled + 8 unlabeled fixture images: the SSL pool holds 24 (3 steps of 8), the probes the labelled 16."""
+    args = [
+        "compare",
+        "--preset",
+        "paper",
+        "--data-dir",
+        str(stl10_dir),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--mask-channels",
+        "16",
+    ]
+    args += ["--strategies", "none,adios-s", "--reference", "none", "--out", str(tmp_path / "out")]
+    result = runner.invoke(app, args, env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    rows = {r["strategy"]: r for r in records(tmp_path / "out")}
+    assert rows["none"]["dataset"] == "stl10" and rows["none"]["steps"] == 3 and rows["adios-s"]["steps"] == 3
+    assert rows["adios-s"]["mask_options"]["n_masks"] == 6 and rows["adios-s"]["mask_options"]["mask_optimizer"] == "lars"
+    base = json.loads((tmp_path / "out" / "comparison.json").read_text())["base"]
+    assert (
+        base["image_size"] == 96
+        and base["optimizer"] == "lars"
+        and base["unlabeled"]
+        and base["lr"] == pytest.approx(0.1323, rel=1e-3)
+    )
+    wrong = runner.invoke(app, ["compare", "--preset", "paper", "--encoder", "resnet-tiny", "--dry-run"])
+    assert wrong.exit_code == 2 and "has published settings for" in wrong.output

@@ -7,7 +7,6 @@ edit in this file. Every user mistake is a :class:`UserError`, printed as one re
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,8 +16,7 @@ from rich.console import Console
 
 import masks
 from adios.cli_options import common_options, console_width, load_strategy_files, one_line_errors, split, with_settings_flags
-from adios.errors import UserError
-from adios.reporting.progress import RunProgress, print_plan, print_results
+from adios.reporting.progress import run_with_progress
 
 app = typer.Typer(
     help="adios: does the way you hide parts of an image change what a self-supervised encoder learns?",
@@ -32,39 +30,40 @@ console = Console(width=None if sys.stdout.isatty() else 250)
 
 Out = Annotated[Path, typer.Option(help="Results folder; finished runs in it are reused, interrupted ones resumed.")]
 Device = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")]
+Wide = Annotated[bool, typer.Option("--wide", help="Print every column, however wide the table.")]
+Names = Annotated[
+    str | None, typer.Option(help="Comma list of mask strategies, or 'all' (controls aside). \\[default: the preset's]")
+]
+Encoders = Annotated[
+    str | None, typer.Option("--encoder", "--encoders", help="Comma list of encoders. \\[default: the preset's]")
+]
+Objectives = Annotated[str, typer.Option("--objective", "--objectives", help="Comma list of objectives.")]
+Seeds = Annotated[int, typer.Option(help="Number of seeds; per seed every strategy sees the same images, views and order.")]
+FirstSeed = Annotated[int, typer.Option(help="The first seed (the seeds are first, first+1, ...).")]
+References = Annotated[str, typer.Option(help="Comma list of reference rows (random-init, supervised), or 'none'.")]
+Baseline = Annotated[str, typer.Option(help="The strategy every other one is compared with (paired by seed).")]
+MatchArea = Annotated[
+    str | None, typer.Option(help="Hidden fraction for every strategy that takes one, or 'off'. \\[default: the preset's]")
+]
+Shard = Annotated[str | None, typer.Option(help="Run only shard I/N of the grid (0-based), e.g. 0/4; see docs/cluster.md.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the resolved settings of every objective and encoder, then stop.")]
+StrategyFiles = Annotated[list[Path] | None, typer.Option(help="A Python file that registers a strategy (repeatable).")]
 
 
 @app.command()
 @with_settings_flags
 def compare(
-    strategies: Annotated[
-        str | None, typer.Option(help="Comma list of mask strategies, or 'all' (controls aside). \\[default: the preset's]")
-    ] = None,
-    encoder: Annotated[
-        str | None, typer.Option("--encoder", "--encoders", help="Comma list of encoders. \\[default: the preset's]")
-    ] = None,
-    objective: Annotated[str, typer.Option("--objective", "--objectives", help="Comma list of objectives.")] = "simclr",
-    seeds: Annotated[
-        int, typer.Option(help="Number of seeds; per seed every strategy sees the same images, views and order.")
-    ] = 1,
-    first_seed: Annotated[int, typer.Option(help="The first seed (the seeds are first, first+1, ...).")] = 0,
-    reference: Annotated[
-        str, typer.Option(help="Comma list of reference rows (random-init, supervised), or 'none'.")
-    ] = "random-init",
-    baseline: Annotated[str, typer.Option(help="The strategy every other one is compared with (paired by seed).")] = "none",
-    match_area: Annotated[
-        str | None,
-        typer.Option(
-            help="Hidden fraction F for every strategy that takes one, or 'off' for each one's own. \\[default: the preset's]"
-        ),
-    ] = None,
-    shard: Annotated[
-        str | None, typer.Option(help="Run only shard I/N of the grid (0-based), e.g. 0/4; see docs/cluster.md.")
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the resolved settings of every objective and encoder, then stop.")
-    ] = False,
-    wide: Annotated[bool, typer.Option("--wide", help="Print every column, however wide the table.")] = False,
+    strategies: Names = None,
+    encoder: Encoders = None,
+    objective: Objectives = "simclr",
+    seeds: Seeds = 1,
+    first_seed: FirstSeed = 0,
+    reference: References = "random-init",
+    baseline: Baseline = "none",
+    match_area: MatchArea = None,
+    shard: Shard = None,
+    dry_run: DryRun = False,
+    wide: Wide = False,
     out: Out = Path("runs/compare"),
     device: Device = "auto",
     **flags: Any,
@@ -100,7 +99,7 @@ def compare(
         match_area=match_area,
         shard=shard,
     )
-    _run(comparison, run_options, out, device, dry_run, wide)
+    run_with_progress(console, comparison, out, device, dry_run=dry_run, width=console_width(console, wide), **run_options)
 
 
 @app.command()
@@ -111,9 +110,9 @@ def train(
     objective: Annotated[str, typer.Option(help="Objective.")] = "simclr",
     seed: Annotated[int, typer.Option(help="Seed of data order, views, masks and initialisation.")] = 0,
     mask_area: Annotated[
-        float | None, typer.Option(help="Target hidden fraction, for strategies that take one. \\[default: the preset's]")
+        float | None, typer.Option(help="Target hidden fraction, if the strategy takes one. \\[default: the preset's]")
     ] = None,
-    wide: Annotated[bool, typer.Option("--wide", help="Print every column.")] = False,
+    wide: Wide = False,
     out: Out = Path("runs/train"),
     device: Device = "auto",
     **flags: Any,
@@ -138,33 +137,7 @@ def train(
         baseline=strategy,
         match_area=mask_area,
     )
-    _run(comparison, run_options, out, device, False, wide)
-
-
-def _run(comparison, run_options: dict[str, Any], out: Path, device: str, dry_run: bool, wide: bool) -> None:
-    from adios.runner.comparison import prepare, run_comparison
-
-    plan = comparison.plan()
-    if dry_run:
-        print_plan(console, plan, resolved_only=True)
-        return
-    prepared = prepare(plan, out, device)
-    print_plan(console, plan, out=out)
-    with RunProgress(console, len(plan.mine)) as progress:
-        records = run_comparison(
-            prepared,
-            on_run_start=progress.start,
-            on_step=progress.step,
-            on_wait=progress.wait,
-            on_run_end=progress.end,
-            **run_options,
-        )
-    print_results(console, records, plan.info(), plan.comparison.baseline, width=None if wide else console_width(console))
-    console.print(
-        f"results, report and figures: {out}/ (report.md, results.json, results.csv, summary.csv)",
-        highlight=False,
-        soft_wrap=True,
-    )
+    run_with_progress(console, comparison, out, device, dry_run=False, width=console_width(console, wide), **run_options)
 
 
 @app.command()
@@ -172,7 +145,7 @@ def report(
     folder: Annotated[Path, typer.Argument(help="A results folder written by `adios compare --out`.")],
     format: Annotated[str, typer.Option("--format", help="How to print the table: table, markdown, csv or json.")] = "table",
     baseline: Annotated[str | None, typer.Option(help="Compare against this strategy. \\[default: the comparison's]")] = None,
-    wide: Annotated[bool, typer.Option("--wide", help="Print every column.")] = False,
+    wide: Wide = False,
 ) -> None:
     """Rebuild the table, report.md and figures of a results folder (finished, interrupted or sharded), without training.
 
@@ -182,29 +155,9 @@ def report(
 
       adios report runs/compare --format markdown > table.md
     """
-    from adios.reporting.outputs import load_folder, provenance_warnings, rebuild_outputs
-    from adios.reporting.tables import markdown_table, summary_csv
-    from adios.runner.record import results_document
+    from adios.reporting.outputs import report_folder
 
-    if format not in ("table", "markdown", "csv", "json"):
-        raise UserError(f"--format must be table, markdown, csv or json, got '{format}'")
-    records, info, missing = load_folder(folder)
-    if not records:
-        raise UserError(f"{folder} has no finished run yet; run `adios compare --out {folder}` (again) first")
-    baseline = baseline or info.get("baseline", "none")
-    rebuild_outputs(folder, records, info, baseline, missing)
-    for warning in provenance_warnings(records) + (
-        [f"{len(missing)} planned runs are not finished: {', '.join(missing)}"] if missing else []
-    ):
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
-    if format == "table":
-        print_results(console, records, info, baseline, width=None if wide else console_width(console))
-    elif format == "markdown":
-        sys.stdout.write(markdown_table(records, baseline) + "\n")
-    elif format == "csv":
-        sys.stdout.write(summary_csv(records, baseline))
-    else:
-        sys.stdout.write(json.dumps(results_document(records), indent=2) + "\n")
+    report_folder(console, folder, format, baseline, width=console_width(console, wide))
 
 
 @app.command(name="masks")
@@ -215,16 +168,12 @@ def masks_gallery(
     image_size: Annotated[int, typer.Option(help="Image side in pixels.")] = 32,
     n: Annotated[int, typer.Option("--n", help="Number of test images (columns).")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the masks' generator and of learned strategies' initialisation.")] = 0,
-    from_run: Annotated[
-        Path | None, typer.Option(help="A results folder: learned strategies use their trained weights from its runs.")
-    ] = None,
+    from_run: Annotated[Path | None, typer.Option(help="A results folder: learned strategies use their trained weights.")] = None,
     match_area: Annotated[
         str, typer.Option(help="Hidden fraction for strategies that take one (as `compare`), or 'off'.")
     ] = "0.25",
     mode: Annotated[str | None, typer.Option(help="context-encoder mode: center, random-block or random-region.")] = None,
-    strategy_file: Annotated[
-        list[Path] | None, typer.Option(help="A Python file that registers a strategy (repeatable).")
-    ] = None,
+    strategy_file: StrategyFiles = None,
     out: Annotated[Path, typer.Option(help="The PNG to write.")] = Path("runs/masks.png"),
 ) -> None:
     """Render a gallery PNG: test images, and each strategy's masks overlaid on them, at the same areas as `compare`.
@@ -237,21 +186,10 @@ def masks_gallery(
 
       adios masks --strategies adios,adios-s --from-run runs/compare --out adios-masks.png
     """
-    from adios.data import load_dataset
-    from adios.reporting.gallery import strategy_gallery
-    from adios.runner.comparison import _matched_area
-    from adios.runner.presets import get_preset
+    from adios.reporting.gallery import gallery_command
 
-    if n < 1:
-        raise UserError(f"--n must be >= 1, got {n}")
     load_strategy_files(strategy_file)
-    names = [s for s in masks.names() if not masks.get(s).control] if strategies.strip() == "all" else split(strategies)
-    for name in names:
-        masks.get(name)
-    area = _matched_area(match_area, get_preset("quick"))
-    data = load_dataset(dataset, data_dir, image_size, n_train=None, n_test=None)
-    options = {k: v for k, v in {"mode": mode, "mask_area": area}.items() if v is not None}
-    path = strategy_gallery(data, names, out, n=n, seed=seed, options=options, runs=from_run)
+    path = gallery_command(strategies, dataset, data_dir, image_size, n, seed, from_run, match_area, mode, out)
     console.print(f"gallery: {path}", highlight=False)
 
 
@@ -266,7 +204,7 @@ def list_things() -> None:
 @app.command(name="check-strategy")
 def check_strategy(
     name: Annotated[str, typer.Argument(help="A registered strategy (see `adios list`), or 'all'.")],
-    strategy_file: Annotated[Path | None, typer.Option(help="A Python file that registers a strategy, loaded first.")] = None,
+    strategy_file: StrategyFiles = None,
 ) -> None:
     """Run the shared property checks (shape, range, device, determinism, target area, sizes) on a strategy.
 
@@ -276,26 +214,12 @@ def check_strategy(
 
       adios check-strategy my-mask --strategy-file my_mask.py
     """
-    from masks.checks import check_all
+    from adios.reporting.progress import check_strategies
 
-    load_strategy_files([strategy_file] if strategy_file else None)
-    names = masks.names() if name == "all" else [name]
-    for chosen in names:
-        masks.get(chosen)
-    failed = False
-    from adios.reporting.progress import print_checks
-
-    for chosen in names:
-        results = check_all(chosen)
-        print_checks(console, chosen, results)
-        failed |= not all(r.passed for r in results)
-    if failed:
+    load_strategy_files(strategy_file)
+    if not check_strategies(console, masks.names() if name == "all" else [name]):
         raise typer.Exit(1)
 
 
 def main() -> None:
     app()
-
-
-if __name__ == "__main__":
-    main()

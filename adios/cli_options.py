@@ -43,9 +43,9 @@ def split(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
-def console_width(console: Console) -> int | None:
-    """The width to fit the table to: the terminal's, or None (every column) when the output is not a terminal."""
-    return console.width if console.is_terminal else None
+def console_width(console: Console, wide: bool = False) -> int | None:
+    """The width to fit the table to: the terminal's, or None (every column) with --wide or when the output is not a terminal."""
+    return console.width if console.is_terminal and not wide else None
 
 
 def _flag(name: str) -> str:

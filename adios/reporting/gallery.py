@@ -95,3 +95,36 @@ def gallery_renderer(data: ImageDataset, strategies: list[str], seed: int, optio
         strategy_gallery(data, shown, path, seed=seed, options=options, runs=runs)
 
     return render
+
+
+def gallery_command(
+    strategies: str,
+    dataset: str,
+    data_dir: Path | None,
+    image_size: int,
+    n: int,
+    seed: int,
+    from_run: Path | None,
+    match_area: str,
+    mode: str | None,
+    out: Path,
+) -> Path:
+    """``adios masks``: the gallery of the named strategies (``all``: every non-control one), areas as ``compare`` matches them."""
+    from adios.data import load_dataset
+    from adios.errors import UserError
+    from adios.runner.comparison import matched_area
+    from adios.runner.presets import get_preset
+
+    if n < 1:
+        raise UserError(f"--n must be >= 1, got {n}")
+    names = (
+        [s for s in masks.names() if not masks.get(s).control]
+        if strategies.strip() == "all"
+        else [s.strip() for s in strategies.split(",") if s.strip()]
+    )
+    for name in names:
+        masks.get(name)
+    area = matched_area(match_area, get_preset("quick"))
+    data = load_dataset(dataset, data_dir, image_size, n_train=None, n_test=None)
+    options = {k: v for k, v in {"mode": mode, "mask_area": area}.items() if v is not None}
+    return strategy_gallery(data, names, out, n=n, seed=seed, options=options, runs=from_run)

@@ -220,4 +220,32 @@ def rebuild_outputs(out: Path, records: list[RunRecord], info: dict[str, Any], b
     write_outputs(out, records, info, baseline, gallery=gallery, missing=missing)
 
 
-__all__ = ["FIGURES", "comparison_title", "load_folder", "rebuild_outputs", "write_outputs"]
+def report_folder(console, folder: Path, format: str, baseline: str | None, width: int | None) -> None:
+    """``adios report``: rebuild a folder's results files and figures, warn about what is missing or mixed, print the table."""
+    import sys
+
+    from adios.reporting.progress import print_results
+
+    if format not in ("table", "markdown", "csv", "json"):
+        raise UserError(f"--format must be table, markdown, csv or json, got '{format}'")
+    records, info, missing = load_folder(folder)
+    if not records:
+        raise UserError(f"{folder} has no finished run yet; run `adios compare --out {folder}` (again) first")
+    baseline = baseline or info.get("baseline", "none")
+    rebuild_outputs(folder, records, info, baseline, missing)
+    notes = provenance_warnings(records) + (
+        [f"{len(missing)} planned runs are not finished: {', '.join(missing)}"] if missing else []
+    )
+    for warning in notes:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+    if format == "table":
+        print_results(console, records, info, baseline, width=width)
+    elif format == "markdown":
+        sys.stdout.write(markdown_table(records, baseline) + "\n")
+    elif format == "csv":
+        sys.stdout.write(summary_csv(records, baseline))
+    else:
+        sys.stdout.write(json.dumps(results_document(records), indent=2) + "\n")
+
+
+__all__ = ["FIGURES", "comparison_title", "load_folder", "rebuild_outputs", "report_folder", "write_outputs"]

@@ -167,3 +167,40 @@ def print_checks(console: Console, name: str, results: list) -> None:
     for result in results:
         table.add_row(result.name, "[green]pass[/green]" if result.passed else "[red]FAIL[/red]", result.detail)
     console.print(table, highlight=False)
+
+
+def run_with_progress(
+    console: Console, comparison, out: Path, device: str, *, dry_run: bool, width: int | None, **run_options: Any
+) -> None:
+    """``adios compare`` and ``adios train``: validate (errors before anything is printed), show the plan, run, print the table."""
+    from adios.runner.comparison import prepare, run_comparison
+
+    plan = comparison.plan()
+    if dry_run:
+        print_plan(console, plan, resolved_only=True)
+        return
+    prepared = prepare(plan, out, device)
+    print_plan(console, plan, out=out)
+    with RunProgress(console, len(plan.mine)) as progress:
+        hooks = {"on_run_start": progress.start, "on_step": progress.step, "on_wait": progress.wait, "on_run_end": progress.end}
+        records = run_comparison(prepared, **hooks, **run_options)
+    print_results(console, records, plan.info(), plan.comparison.baseline, width=width)
+    console.print(
+        f"results, report and figures: {out}/ (report.md, results.json, results.csv, summary.csv)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def check_strategies(console: Console, names: list[str]) -> bool:
+    """``adios check-strategy``: the shared property checks of each strategy as a table; True when all pass."""
+    from masks.checks import check_all
+
+    for name in names:
+        masks.get(name)
+    passed = True
+    for name in names:
+        results = check_all(name)
+        print_checks(console, name, results)
+        passed &= all(r.passed for r in results)
+    return passed

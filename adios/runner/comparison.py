@@ -74,7 +74,7 @@ class Comparison:
             raise unknown_name("baseline strategy", self.baseline, masks.names())
         if self.baseline not in strategies:
             raise UserError(f"the baseline '{self.baseline}' is not among the strategies; add it, or pick --baseline from them")
-        matched = _matched_area(self.match_area, preset)
+        matched = matched_area(self.match_area, preset)
         _check_mask_options(self.mask_options)
         cells: dict[tuple[str, str], RunSettings] = {}
         for objective in objectives:
@@ -188,7 +188,7 @@ def _strategies(given: list[str] | None, preset: Preset, dataset: str) -> tuple[
     return names, []
 
 
-def _matched_area(match_area: float | str | None, preset: Preset) -> float | None:
+def matched_area(match_area: float | str | None, preset: Preset) -> float | None:
     if match_area is None:
         return preset.common.get("mask_options", {}).get("mask_area")
     if isinstance(match_area, str):

@@ -116,10 +116,10 @@ class RunRecord:
 def migrate(values: dict[str, Any], version: int) -> dict[str, Any]:
     """A record of an older schema, brought to :data:`SCHEMA_VERSION`."""
     values = dict(values)
-    if version < 2:  # schema 1: `mask_area` was the measured fraction; references were told apart by name
+    if version < 2:  # schema 1: `mask_area` was the measured fraction; reference rows had no objective ("-")
         values["hidden_fraction"] = values.pop("mask_area", None)
         values["hidden_fraction_std"] = values.pop("mask_area_std", None)
-        values["kind"] = "reference" if values.get("strategy") in ("random-init", "supervised") else "strategy"
+        values["kind"] = "reference" if values.get("objective") == "-" else "strategy"
     return values
 
 

@@ -178,8 +178,9 @@ def run_key(settings: RunSettings, strategy_options: dict[str, Any] | None, trai
     ``strategy_options`` are the options the strategy is built with, its defaults included (so a
     strategy whose default changes gets a new run, never a silent reuse, and ``none``, which takes
     no option, is not retrained for a new ``--match-area``). A run that does not train (``trains``
-    false: random-init) depends only on the data, the encoder and the seed. The compute budget's
-    baseline counts only under ``--budget compute``, the curve's subset only with a curve.
+    false: random-init) depends only on the data, the encoder and the seed. The budget counts only for
+    a strategy that a compute budget changes (not for the baseline that sets it), the curve's subset
+    only with a curve.
     """
     values = settings.to_dict()
     values.pop("mask_options")
@@ -188,8 +189,10 @@ def run_key(settings: RunSettings, strategy_options: dict[str, Any] | None, trai
         values = {k: v for k, v in values.items() if groups[k] in UNTRAINED_GROUPS}
         values.pop("strategy", None)
     else:
-        if settings.budget == "epochs":
+        if settings.budget == "epochs" or settings.strategy == settings.budget_baseline:
+            # the budget's baseline trains its epochs under either budget: one run serves both
             values.pop("budget_baseline")
+            values.pop("budget")
         if settings.eval_every == 0:
             values.pop("curve_train")
             values.pop("curve_test")

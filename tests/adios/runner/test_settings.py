@@ -29,7 +29,10 @@ def test_the_key_ignores_what_cannot_change_the_run():
     assert key(untrained) == key(untrained.replace(epochs=30, lr=3.0, budget="compute", mask_options={"mask_area": 0.5}))
     assert key(untrained) != key(untrained.replace(seed=1)) and key(untrained) != key(untrained.replace(encoder="resnet18"))
     assert key(none) == key(none.replace(budget_baseline="mae"))  # the budget's baseline counts only under --budget compute
+    assert key(none.replace(budget="compute")) == key(none)  # the baseline trains its epochs under either budget
     assert key(none.replace(budget="compute")) != key(none.replace(budget="compute", budget_baseline="mae"))
+    mae = RunSettings(strategy="mae")
+    assert key(mae.replace(budget="compute")) != key(mae)
     assert key(none) == key(none.replace(curve_train=10))  # the curve subset counts only with a curve
     supervised = RunSettings(reference="supervised")
     assert key(supervised) != key(supervised.replace(epochs=3))  # a reference that trains depends on its budget

@@ -15,6 +15,7 @@ exactly the numbers of N separate forwards, as the published per-mask loop compu
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Iterator
 
 import torch
@@ -76,8 +77,18 @@ class Encoder(nn.Module):
         return self.body(x)
 
 
-def _small_image_resnet(layers: list[int], width: int) -> nn.Module:
-    """torchvision's ResNet with BasicBlocks, a 3x3 stride-1 stem, no max-pool and base ``width``."""
+STEMS = ("small", "imagenet")
+
+
+def _resnet(layers: list[int], width: int, stem: str = "small") -> nn.Module:
+    """torchvision's ResNet with BasicBlocks and base ``width``.
+
+    ``stem="small"``: a 3x3 stride-1 conv and no max-pool (the CIFAR-style stem of solo-learn and the
+    ADIOS code on CIFAR); ``"imagenet"``: torchvision's 7x7 stride-2 conv and max-pool (the ADIOS code on
+    STL-10 and ImageNet-100).
+    """
+    if stem not in STEMS:
+        raise UserError(f"--stem must be one of {', '.join(STEMS)}; got '{stem}'")
     net = ResNet(BasicBlock, layers, norm_layer=ChunkBatchNorm2d)
     if width != 64:  # torchvision fixes the widths at 64..512; rebuild the stages at another width
         net.inplanes = width
@@ -86,8 +97,11 @@ def _small_image_resnet(layers: list[int], width: int) -> nn.Module:
         net.layer2 = net._make_layer(BasicBlock, width * 2, layers[1], stride=2)
         net.layer3 = net._make_layer(BasicBlock, width * 4, layers[2], stride=2)
         net.layer4 = net._make_layer(BasicBlock, width * 8, layers[3], stride=2)
-    net.conv1 = nn.Conv2d(3, width, kernel_size=3, stride=1, padding=1, bias=False)
-    net.maxpool = nn.Identity()
+    if stem == "small":
+        net.conv1 = nn.Conv2d(3, width, kernel_size=3, stride=1, padding=1, bias=False)
+        net.maxpool = nn.Identity()
+    elif width != 64:
+        net.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
     net.fc = nn.Identity()
     for m in net.modules():  # the init torchvision applies in ResNet.__init__, for the rebuilt layers
         if isinstance(m, nn.Conv2d):
@@ -96,22 +110,22 @@ def _small_image_resnet(layers: list[int], width: int) -> nn.Module:
 
 
 @ENCODERS.register("resnet18")
-def resnet18(image_size: int) -> Encoder:
-    """ResNet18 (torchvision) with the small-image stem; 512-d features."""
-    return Encoder(_small_image_resnet([2, 2, 2, 2], 64), 512)
+def resnet18(image_size: int, stem: str = "small") -> Encoder:
+    """ResNet18 (torchvision); the small-image stem unless ``stem="imagenet"`` (as the published STL-10 runs); 512-d features."""
+    return Encoder(_resnet([2, 2, 2, 2], 64, stem), 512)
 
 
 @ENCODERS.register("resnet-tiny")
-def resnet_tiny(image_size: int) -> Encoder:
+def resnet_tiny(image_size: int, stem: str = "small") -> Encoder:
     """ResNet with one BasicBlock per stage, width 16, small-image stem; 128-d features (fast on a CPU)."""
-    return Encoder(_small_image_resnet([1, 1, 1, 1], 16), 128)
+    return Encoder(_resnet([1, 1, 1, 1], 16, stem), 128)
 
 
 class _ViTFeatures(nn.Module):
-    def __init__(self, image_size: int) -> None:
+    def __init__(self, image_size: int, patch_size: int) -> None:
         super().__init__()
         self.vit = VisionTransformer(
-            image_size=image_size, patch_size=max(1, image_size // 8), num_layers=12, num_heads=3, hidden_dim=192, mlp_dim=768
+            image_size=image_size, patch_size=patch_size, num_layers=12, num_heads=3, hidden_dim=192, mlp_dim=768
         )
         self.vit.heads = nn.Identity()
 
@@ -120,13 +134,16 @@ class _ViTFeatures(nn.Module):
 
 
 @ENCODERS.register("vit-tiny")
-def vit_tiny(image_size: int) -> Encoder:
-    """ViT-Tiny (torchvision): dim 192, 12 layers, 3 heads, patch = size/8; class-token features."""
-    if image_size % 8:
-        raise UserError(f"vit-tiny needs an image size divisible by 8 (patch = size/8); got {image_size}")
-    return Encoder(_ViTFeatures(image_size), 192)
+def vit_tiny(image_size: int, patch_size: int | None = None) -> Encoder:
+    """ViT-Tiny (torchvision): dim 192, 12 layers, 3 heads, class-token features; patch size/8 unless given (16 as published)."""
+    patch = patch_size or image_size // 8
+    if patch < 1 or image_size % patch:
+        raise UserError(f"vit-tiny needs an image size divisible by its patch size {patch}; got {image_size}")
+    return Encoder(_ViTFeatures(image_size, patch), 192)
 
 
-def build_encoder(name: str, image_size: int) -> Encoder:
-    """Build an encoder by its CLI name."""
-    return ENCODERS.get(name)(image_size)
+def build_encoder(name: str, image_size: int, **options: object) -> Encoder:
+    """Build an encoder by its CLI name; ``options`` (``stem``, ``patch_size``) go to the encoders that take them."""
+    factory = ENCODERS.get(name)
+    takes = inspect.signature(factory).parameters
+    return factory(image_size, **{k: v for k, v in options.items() if k in takes and v is not None})

@@ -216,7 +216,7 @@ def _check_cell(settings: RunSettings, strategies: list[str]) -> None:
     if settings.optimizer not in OPTIMIZERS:
         raise unknown_name("optimizer", settings.optimizer, OPTIMIZERS.names())
     try:
-        build_encoder(settings.encoder, settings.image_size)
+        build_encoder(settings.encoder, settings.image_size, stem=settings.stem, patch_size=settings.patch_size)
     except (ValueError, RuntimeError) as error:
         raise UserError(f"encoder '{settings.encoder}' at --image-size {settings.image_size}: {error}") from None
     for name in strategies:

@@ -101,6 +101,10 @@ def paper_values(published: dict[str, Any]) -> dict[str, Any]:
     fields = {f.name for f in dataclasses.fields(RunSettings)} - {"objective", "encoder", "strategy", "mask_options"}
     values = {k: v for k, v in published.items() if k in fields}
     values["unlabeled"] = published["pretrain_split"] == "train+unlabeled"
+    if "resnet_stem" in published:
+        values["stem"] = published["resnet_stem"]
+    if "vit_patch_size" in published:
+        values["patch_size"] = published["vit_patch_size"]
     values["mask_options"] = dict(published["mask_options"])
     if "ema_start" in published:
         values["ema_base"] = published["ema_start"]

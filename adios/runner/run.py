@@ -141,7 +141,7 @@ def build_models(settings: RunSettings, data: ImageDataset, device: torch.device
     as the SSL runs' encoder. A reference that does not train has no objective.
     """
     with global_seed(settings.seed, "model-init"):
-        encoder = build_encoder(settings.encoder, data.image_size)
+        encoder = build_encoder(settings.encoder, data.image_size, stem=settings.stem, patch_size=settings.patch_size)
         if settings.reference is not None:
             objective = REFERENCES.get(settings.reference)().objective(encoder, data)
         else:

@@ -16,11 +16,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from adios.engine.encoders import STEMS
 from adios.engine.objectives.simsiam import TERMS as SIMSIAM_TERMS
 from adios.errors import UserError
 
 #: Groups of fields: the run key of a reference row that does not train leaves out every group but these.
-UNTRAINED_GROUPS = ("what", "data", "speed")
+UNTRAINED_GROUPS = ("what", "data", "model", "speed")
 
 
 def setting(default: Any, help: str, group: str, *, flag: bool = True, factory: Any = None) -> Any:
@@ -50,6 +51,13 @@ class RunSettings:
     unlabeled: bool = setting(
         False, "Add the dataset's unlabeled split to the self-supervised pool (stl10); probes use the labelled splits.", "data"
     )
+    # encoder
+    stem: str = setting(
+        "small",
+        "ResNet stem: small (3x3, no max-pool: CIFAR-style) or imagenet (7x7 stride 2 + max-pool, as the published STL-10 runs).",
+        "model",
+    )
+    patch_size: int | None = setting(None, "ViT patch size in pixels (0: image size / 8).", "model")
     # optimisation
     epochs: int = setting(10, "Training epochs.", "train")
     batch_size: int = setting(128, "Batch size.", "train")
@@ -135,6 +143,11 @@ def _checks(s: RunSettings) -> list[tuple[bool, str]]:
         (s.n_train is None or s.n_train >= 2, f"--n-train must be >= 2, got {s.n_train}"),
         (s.n_test is None or s.n_test >= 1, f"--n-test must be >= 1, got {s.n_test}"),
         (s.precision in ("bf16", "fp32"), f"--precision must be bf16 or fp32, got {s.precision}"),
+        (s.stem in STEMS, f"--stem must be one of {', '.join(STEMS)}, got '{s.stem}'"),
+        (
+            s.patch_size is None or (isinstance(s.patch_size, int) and s.patch_size >= 1),
+            f"--patch-size must be >= 1, got {s.patch_size}",
+        ),
         (number(s.lars_eta) and s.lars_eta > 0, f"--lars-eta must be a number > 0, got {s.lars_eta}"),
         (number(s.ema_base) and 0 <= s.ema_base < 1, f"--ema-base must be in [0, 1), got {s.ema_base}"),
         (

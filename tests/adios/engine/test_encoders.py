@@ -25,8 +25,21 @@ def test_small_image_stem(name):
 def test_vit_patch_is_an_eighth_of_the_image():
     vit = build_encoder("vit-tiny", 64).body.vit
     assert vit.patch_size == 8 and vit.hidden_dim == 192 and len(vit.encoder.layers) == 12
-    with pytest.raises(UserError, match="divisible by 8"):
-        build_encoder("vit-tiny", 36)
+    with pytest.raises(UserError, match="divisible by its patch size 4"):
+        build_encoder("vit-tiny", 37)
+    assert build_encoder("vit-tiny", 96, patch_size=16).body.vit.patch_size == 16  # the published ViT-Ti/16
+
+
+def test_the_imagenet_stem_downsamples_by_four():
+    """The published STL-10 runs use torchvision's stem (7x7 stride 2, max-pool); the small stem keeps the size."""
+    small, imagenet = build_encoder("resnet18", 96), build_encoder("resnet18", 96, stem="imagenet")
+    x = torch.randn(2, 3, 96, 96)
+    assert small.body.conv1.kernel_size == (3, 3) and imagenet.body.conv1.kernel_size == (7, 7)
+    assert small.body.maxpool(small.body.conv1(x)).shape[-1] == 96
+    assert imagenet.body.maxpool(imagenet.body.conv1(x)).shape[-1] == 24
+    assert imagenet(x).shape == (2, 512)
+    with pytest.raises(UserError, match="--stem"):
+        build_encoder("resnet18", 96, stem="fancy")
 
 
 def test_unknown_encoder():

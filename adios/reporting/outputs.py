@@ -65,6 +65,8 @@ def load_folder(out: Path) -> tuple[list[RunRecord], dict[str, Any], list[str]]:
     if "runs" in info:
         records, missing = [], []
         for name in info["runs"]:
+            if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+                raise UserError(f"{info_path} names a run '{name}' outside its runs/ folder; it is not an adios comparison file")
             path = out / "runs" / name / "metrics.json"
             if path.exists():
                 records.append(read_record(path))

@@ -222,3 +222,11 @@ def test_shards_merge_to_the_unsharded_results(tmp_path):
     assert _metrics(sharded) == _metrics(tmp_path / "whole")
     again = subprocess.run(_compare(sharded)[0], env=env, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0 and again.stdout.count("finished earlier: reused") == 2  # nothing retrained
+
+
+def test_a_results_file_cannot_point_outside_its_folder(tmp_path):
+    out = tmp_path / "cmp"
+    out.mkdir()
+    (out / "comparison.json").write_text(json.dumps({"runs": ["../../etc"], "base": {}}))
+    result = runner.invoke(app, ["report", str(out)])
+    assert result.exit_code == 2 and "outside its runs/ folder" in result.output

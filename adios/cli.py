@@ -142,29 +142,33 @@ def train(
 
 
 def _run(comparison, run_options: dict[str, Any], out: Path, device: str, dry_run: bool, wide: bool) -> None:
+    from adios.engine import distributed
     from adios.runner.comparison import prepare, run_comparison
+    from adios.runner.run import pick_device
 
     plan = comparison.plan()
     if dry_run:
         print_plan(console, plan, resolved_only=True)
         return
-    prepared = prepare(plan, out, device)
-    print_plan(console, plan, out=out)
-    with RunProgress(console, len(plan.mine)) as progress:
-        records = run_comparison(
-            prepared,
-            on_run_start=progress.start,
-            on_step=progress.step,
-            on_wait=progress.wait,
-            on_run_end=progress.end,
-            **run_options,
+    with distributed.process_group(pick_device(device)):  # under torchrun only; rank 0 alone prints (docs/cluster.md)
+        console.quiet = not distributed.is_main()
+        prepared = prepare(plan, out, device)
+        print_plan(console, plan, out=out)
+        with RunProgress(console, len(plan.mine)) as progress:
+            records = run_comparison(
+                prepared,
+                on_run_start=progress.start,
+                on_step=progress.step,
+                on_wait=progress.wait,
+                on_run_end=progress.end,
+                **run_options,
+            )
+        print_results(console, records, plan.info(), plan.comparison.baseline, width=None if wide else console_width(console))
+        console.print(
+            f"results, report and figures: {out}/ (report.md, results.json, results.csv, summary.csv)",
+            highlight=False,
+            soft_wrap=True,
         )
-    print_results(console, records, plan.info(), plan.comparison.baseline, width=None if wide else console_width(console))
-    console.print(
-        f"results, report and figures: {out}/ (report.md, results.json, results.csv, summary.csv)",
-        highlight=False,
-        soft_wrap=True,
-    )
 
 
 @app.command()

@@ -26,6 +26,9 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
+from adios.errors import UserError
+from masks import is_learned
+
 T = TypeVar("T")
 
 #: How long a rank waits in a collective. Rank 0 alone probes the encoder, writes figures and may wait
@@ -127,16 +130,12 @@ def share(indices: Tensor) -> tuple[Tensor, tuple[int, ...]]:
 
 
 def check_batch_size(batch_size: int) -> None:
-    """A one-line user error when the global batch does not split evenly over the ranks."""
-    from adios.errors import UserError
-
+    """A one-line user error when the global batch does not split evenly over the ranks (or is smaller than their number)."""
     n = world_size()
     if batch_size % n:
-        larger = f"{n} processes are more than the batch of {batch_size}" if n > batch_size else ""
         raise UserError(
-            f"--batch-size {batch_size} does not split evenly over the {n} processes of torchrun"
-            + (f" ({larger})" if larger else "")
-            + f"; use a batch size that is a multiple of {n}, or fewer processes (--nproc-per-node)"
+            f"--batch-size {batch_size} does not split evenly over the {n} processes of torchrun (each takes an equal "
+            f"share of every batch); use a multiple of {n}, or fewer processes (--nproc-per-node)"
         )
 
 
@@ -199,12 +198,10 @@ def replicate(objective: nn.Module, strategy: object, device: torch.device) -> t
     (BYOL's EMA target is not: every rank updates it from the same averaged weights). With one process,
     the objective itself and the strategy's proposals. State dicts are taken from the unwrapped modules.
     """
-    from masks import is_learned
-
     proposals = Proposals(strategy) if is_learned(strategy) else None
     if world_size() == 1:
         return objective, proposals
-    from adios.engine.encoders import synchronise_batch_norms
+    from adios.engine.encoders import synchronise_batch_norms  # here: the encoders module imports this one
 
     synchronise_batch_norms(objective)
     ids = [device.index] if device.type == "cuda" else None

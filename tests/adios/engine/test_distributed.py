@@ -4,11 +4,14 @@ The numerical cases are functions of the slice of a global batch they compute on
 batch and no process group they are the single-process reference (today's code), and under
 ``torchrun --nproc-per-node 2 this_file.py OUT`` each rank runs them on its half and saves what it
 got. The tests compare the two. The command-line tests run ``torchrun -m adios compare``.
+
+``ADIOS_TEST_DDP_DEVICE=cuda`` runs it all on two GPUs with NCCL instead (benchmarks/gpu_check.sh).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -25,12 +28,29 @@ from adios.engine.objectives.simclr import nt_xent
 from adios.engine.seeding import generator
 from adios.engine.trainer import train_step
 from adios.engine.views import Views
+from adios.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[3]
 WORLD = 2
 B, K = 8, 2  # the global batch and the masked views per image
 OBJECTIVES = ("simclr", "byol", "simsiam")
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(WORLD)]
+DEVICE = os.environ.get("ADIOS_TEST_DDP_DEVICE", "cpu")  # cpu (gloo) or cuda (NCCL, 2 GPUs)
+
+
+def _device() -> torch.device:
+    """This process's device: the CPU, or under ADIOS_TEST_DDP_DEVICE=cuda its GPU (cuda:0 for the references)."""
+    if DEVICE != "cuda":
+        return torch.device("cpu")
+    torch.backends.cudnn.allow_tf32 = False  # full float32 convolutions, as on the CPU
+    return torch.device("cuda", distributed.local_rank())
+
+
+def _cpu(tree):
+    """Every tensor of a nested dict on the CPU, detached."""
+    if isinstance(tree, dict):
+        return {k: _cpu(v) for k, v in tree.items()}
+    return tree.detach().cpu() if isinstance(tree, torch.Tensor) else tree
 
 
 def _part() -> slice:
@@ -46,11 +66,11 @@ def nt_xent_case() -> dict[str, torch.Tensor]:
     """NT-Xent of random embeddings, and its gradients with respect to them."""
     g = torch.Generator().manual_seed(0)
     z_a, z_b = torch.randn(B, 16, generator=g), torch.randn(K, B, 16, generator=g)
-    z_a = z_a[_part()].clone().requires_grad_()
-    z_b = z_b[:, _part()].clone().requires_grad_()
+    z_a = z_a[_part()].to(_device()).clone().requires_grad_()
+    z_b = z_b[:, _part()].to(_device()).clone().requires_grad_()
     loss = nt_xent(z_a, z_b, 0.2)
     loss.backward()
-    return {"loss": loss.detach(), "grad_a": z_a.grad, "grad_b": z_b.grad}
+    return _cpu({"loss": loss, "grad_a": z_a.grad, "grad_b": z_b.grad})
 
 
 def batch_norm_case(kind: str, synchronised: bool | None = None) -> dict[str, torch.Tensor]:
@@ -63,19 +83,22 @@ def batch_norm_case(kind: str, synchronised: bool | None = None) -> dict[str, to
         bn.weight.copy_(torch.randn(6, generator=g))
         bn.bias.copy_(torch.randn(6, generator=g))
     bn.synchronised = distributed.world_size() > 1 if synchronised is None else synchronised
-    mine = x[:, _part()].flatten(0, 1).clone().requires_grad_()
+    bn.to(_device())
+    mine = x[:, _part()].flatten(0, 1).to(_device()).clone().requires_grad_()
     with chunked(bn, K):
         out = bn(mine)
-    (out * weights[:, _part()].flatten(0, 1)).sum().backward()
-    return {
-        "out": out.detach().unflatten(0, (K, -1)),
-        "grad_x": mine.grad.unflatten(0, (K, -1)),
-        "grad_weight": bn.weight.grad,
-        "grad_bias": bn.bias.grad,
-        "running_mean": bn.running_mean,
-        "running_var": bn.running_var,
-        "num_batches_tracked": bn.num_batches_tracked,
-    }
+    (out * weights[:, _part()].flatten(0, 1).to(_device())).sum().backward()
+    return _cpu(
+        {
+            "out": out.unflatten(0, (K, -1)),
+            "grad_x": mine.grad.unflatten(0, (K, -1)),
+            "grad_weight": bn.weight.grad,
+            "grad_bias": bn.bias.grad,
+            "running_mean": bn.running_mean,
+            "running_var": bn.running_var,
+            "num_batches_tracked": bn.num_batches_tracked,
+        }
+    )
 
 
 def train_step_case(name: str) -> dict[str, object]:
@@ -84,14 +107,18 @@ def train_step_case(name: str) -> dict[str, object]:
     heads = {"proj_hidden": 32, "proj_out": 16} | ({} if name == "simclr" else {"pred_hidden": 16})
     objective = build_objective(name, build_encoder("resnet-tiny", 32), **heads)
     strategy = masks.build("adios", image_size=32, n_masks=K, mask_channels=8)
+    device = _device()
+    objective.to(device)
+    strategy.to(device)
     g = torch.Generator().manual_seed(2)
     a, b = torch.randn(B, 3, 32, 32, generator=g), torch.randn(B, 3, 32, 32, generator=g)
-    views = Views(a[_part()], b[_part()], None, None, torch.zeros(B, dtype=torch.long)[_part()])
+    views = Views(a[_part()], b[_part()], None, None, torch.zeros(B, dtype=torch.long)[_part()]).to(device)
     before = {**_named(objective, "objective"), **_named(strategy, "strategy")}
-    model, propose = distributed.replicate(objective, strategy, torch.device("cpu"))
+    model, propose = distributed.replicate(objective, strategy, device)
     opt = torch.optim.SGD(objective.parameters(), lr=0.1)
     mask_opt = torch.optim.SGD(strategy.parameters(), lr=0.1)
-    result = train_step(objective, strategy, views, generator(0, "masks"), opt, mask_opt, contextlib.nullcontext, model, propose)
+    g = generator(0, "masks", device=device)
+    result = train_step(objective, strategy, views, g, opt, mask_opt, contextlib.nullcontext, model, propose)
     after = {**_named(objective, "objective"), **_named(strategy, "strategy")}
     return {
         "loss": result.loss,
@@ -102,24 +129,30 @@ def train_step_case(name: str) -> dict[str, object]:
 
 
 def _named(module: torch.nn.Module, prefix: str) -> dict[str, torch.Tensor]:
-    return {f"{prefix}.{k}": v.detach().clone() for k, v in module.state_dict().items()}
+    return {f"{prefix}.{k}": v.detach().cpu().clone() for k, v in module.state_dict().items()}
+
+
+def _batch_error() -> str:
+    """The message for a global batch that two ranks cannot split (3 images)."""
+    try:
+        distributed.check_batch_size(3)
+    except UserError as error:
+        return str(error)
+    return ""
 
 
 def _worker(out: Path) -> None:
     """Under torchrun: every case on this rank's half of the batch, saved to ``out/rank<R>.pt``."""
     torch.set_num_threads(1)
-    with distributed.process_group(torch.device("cpu")):
+    with distributed.process_group(_device()):
         results = {
             "nt_xent": nt_xent_case(),
             "bn2d": batch_norm_case("2d"),
             "bn1d": batch_norm_case("1d"),
             **{name: train_step_case(name) for name in OBJECTIVES},
+            "batch_error": _batch_error(),
         }
         torch.save(results, out / f"rank{distributed.rank()}.pt")
-
-
-if __name__ == "__main__":
-    _worker(Path(sys.argv[1]))
 
 
 # ---- the tests --------------------------------------------------------------------------------------------
@@ -135,7 +168,7 @@ def ranks(tmp_path_factory) -> list[dict]:
     out = tmp_path_factory.mktemp("ranks")
     done = subprocess.run([*TORCHRUN, __file__, str(out)], env=_env(), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    return [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(WORLD)]
+    return [torch.load(out / f"rank{r}.pt", weights_only=False, map_location="cpu") for r in range(WORLD)]
 
 
 def close(actual: torch.Tensor, expected: torch.Tensor) -> None:
@@ -175,6 +208,13 @@ def test_synchronised_batch_norm_in_one_process_is_batch_norm():
             close(synchronised[key].float(), value.float())
 
 
+def test_a_batch_the_ranks_cannot_split_is_a_user_error(ranks):
+    assert ranks[0]["batch_error"] == ranks[1]["batch_error"]
+    assert "--batch-size 3 does not split evenly over the 2 processes" in ranks[0]["batch_error"]
+    assert "\n" not in ranks[0]["batch_error"]
+    distributed.check_batch_size(3)  # one process takes any batch
+
+
 def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
     return float((actual - expected).norm() / expected.norm())
 
@@ -205,3 +245,74 @@ def test_a_ddp_train_step_updates_as_one_process_on_the_global_batch(ranks, name
             torch.testing.assert_close(parts[0]["state"][key], value, rtol=1e-4, atol=1e-5, msg=key)
     for key, value in parts[0]["state"].items():
         assert torch.equal(value, parts[1]["state"][key]), key  # DDP keeps the ranks identical
+
+
+# ---- the command line under torchrun ----------------------------------------------------------------------
+
+COMPARE = ["-m", "adios", "compare", "--strategies", "adios-s,none", "--reference", "none", "--n-train", "64", "--n-test", "32"]
+COMPARE += ["--epochs", "1", "--batch-size", "16", "--checkpoint-every", "1", "--device", DEVICE]
+TIMINGS = {"wall_seconds", "train_seconds", "fit_seconds", "mask_seconds", "eval_seconds", "probe_seconds"}
+
+
+def compare(out: Path, cache: Path, **env: str) -> subprocess.CompletedProcess:
+    """``torchrun --nproc-per-node 2 -m adios compare`` (adios-s and none, 4 steps of a global batch of 16)."""
+    command = [*TORCHRUN, *COMPARE, "--out", str(out)]
+    return subprocess.run(command, env=_env(ADIOS_CACHE=str(cache), **env), capture_output=True, text=True, timeout=600)
+
+
+def metrics(out: Path) -> dict[str, dict]:
+    """Every run's record, timings aside."""
+    records = [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*/metrics.json"))]
+    return {r["run"]: {k: v for k, v in r.items() if k not in TIMINGS} for r in records}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, cache) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("uninterrupted")
+    done = compare(out, cache)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out, done
+
+
+def test_a_torchrun_comparison_writes_one_record_per_run(uninterrupted):
+    out, done = uninterrupted
+    records = json.loads((out / "results.json").read_text())["records"]
+    runs = sorted(p.name for p in (out / "runs").iterdir())
+    assert sorted(r["strategy"] for r in records) == ["adios-s", "none"] and sorted(r["run"] for r in records) == runs
+    for run in runs:
+        log = (out / "runs" / run / "log.txt").read_text()
+        assert log.count("starting run") == 1 and log.count("trained 4 steps") == 1, log  # rank 0 alone logs
+        assert not (out / "runs" / run / "checkpoint.pt").exists()
+    by_strategy = {r["strategy"]: r for r in records}
+    described = "2 x cuda (nccl)" if DEVICE == "cuda" else "2 x cpu (gloo)"
+    assert all(r["device"] == described and r["steps"] == 4 and r["status"] == "ok" for r in records)
+    # both ranks' encoder passes are counted: per image of the global batch, 2 for none, 4 for ADIOS-s
+    assert by_strategy["none"]["passes_per_image"] == 2.0 and by_strategy["adios-s"]["passes_per_image"] == 4.0
+    assert done.stdout.count("results, report and figures") == 1  # rank 1 prints nothing
+
+
+@pytest.mark.skipif(DEVICE == "cuda", reason="GPU kernels are not bitwise reproducible; the same numbers are a CPU claim")
+def test_a_killed_ddp_run_resumes_where_it_stopped(uninterrupted, cache, tmp_path):
+    """Rank 0 is killed writing the checkpoint of step 2 (its 4th write: comparison.json, settings.json, the
+    checkpoint of step 1, ...); torchrun ends rank 1. The same command resumes both ranks from step 1, and every
+    number of every run equals the uninterrupted run's: losses, mask losses, probes, mask statistics."""
+    out = tmp_path / "killed"
+    killed = compare(out, cache, ADIOS_CRASH_AT_WRITE="4")
+    assert killed.returncode != 0 and "SIGKILL" in killed.stdout + killed.stderr
+    (run,) = (out / "runs").glob("adios-s-*")
+    assert torch.load(run / "checkpoint.pt", weights_only=True)["state"]["step"] == 1
+    assert not (run / "metrics.json").exists()
+    resumed = compare(out, cache)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert (run / "log.txt").read_text().count("resuming run") == 1
+    reference = metrics(uninterrupted[0])
+    assert len(reference) == 2 and metrics(out) == reference
+
+
+if __name__ == "__main__":
+    _worker(Path(sys.argv[1]))

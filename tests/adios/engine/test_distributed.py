@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -312,6 +313,23 @@ def test_a_killed_ddp_run_resumes_where_it_stopped(uninterrupted, cache, tmp_pat
     assert (run / "log.txt").read_text().count("resuming run") == 1
     reference = metrics(uninterrupted[0])
     assert len(reference) == 2 and metrics(out) == reference
+
+
+def test_the_commands_of_docs_cluster_use_flags_that_exist():
+    """Every flag that docs/cluster.md gives `adios compare` or `adios train` is one of theirs."""
+    import typer.main
+
+    from adios.cli import app
+
+    commands = typer.main.get_command(app).commands
+    text = (ROOT / "docs" / "cluster.md").read_text().replace("\\\n", " ")
+    checked = 0
+    for command, rest in re.findall(r"adios (compare|train)\b([^\n`]*)", text):
+        known = {opt for param in commands[command].params for opt in param.opts + param.secondary_opts}
+        for flag in re.findall(r"(?<!\S)--[a-z-]+", rest):
+            assert flag in known, f"adios {command} {flag}"
+            checked += 1
+    assert checked >= 15  # the commands were found
 
 
 if __name__ == "__main__":

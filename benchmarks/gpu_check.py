@@ -40,7 +40,7 @@ from adios.engine.seeding import generator
 from adios.engine.trainer import precision_context, synchronize, train, train_step
 from adios.engine.views import PairedViews
 from adios.runner.presets import preset
-from adios.runner.run import augment_settings, build_models, build_strategy
+from adios.runner.run import augment_settings, build_models, build_strategy, fit_strategy
 
 STRATEGIES = ("none", "mae", "adios-s", "adios")
 
@@ -77,6 +77,7 @@ def throughput(name: str, data, args, device: torch.device, peak: float) -> dict
     settings = preset("paper", "simclr").replace(dataset="shapes", batch_size=args.batch_size)
     _, objective = build_models(settings, data, device)
     strategy = build_strategy(name, settings.mask_options, settings.seed, data)
+    fit_strategy(strategy, name, data.normalise(data.train_images[:, 0]), None)
     if isinstance(strategy, torch.nn.Module):
         strategy.to(device)
     views = PairedViews(data, augment_settings(settings), settings.seed, device=device)

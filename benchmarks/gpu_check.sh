@@ -19,12 +19,12 @@ export ADIOS_CACHE="${ADIOS_CACHE:-$(mktemp -d)}"   # the generated shapes live 
 echo "# adios GPU check ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
 echo
 echo '```'
-nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv || echo "nvidia-smi not available"
+nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv 2>/dev/null || echo "nvidia-smi not available"
 echo '```'
 echo
 gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
 
-"$PYTHON" benchmarks/gpu_check.py --device cuda
+"$PYTHON" benchmarks/gpu_check.py --device cuda || echo "**benchmarks/gpu_check.py failed (exit $?)**"
 
 echo
 echo "### torchrun on 2 GPUs (NCCL)"

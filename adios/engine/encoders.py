@@ -9,7 +9,9 @@
 
 Batch norms are :class:`ChunkBatchNorm`: inside :func:`chunked`, a batch of K stacked sub-batches is
 normalised with each sub-batch's own statistics. So encoding N masked views in one forward gives
-exactly the numbers of N separate forwards, as the published per-mask loop computes them.
+exactly the numbers of N separate forwards, as the published per-mask loop computes them. Under
+torchrun (:func:`synchronise_batch_norms`) each sub-batch's statistics are those of that sub-batch
+on all ranks together, so a rank's slice is normalised as the whole global batch would be.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from torch import Tensor, nn
 from torchvision.models import VisionTransformer
 from torchvision.models.resnet import BasicBlock, ResNet
 
+from adios.engine.distributed import gather_rows
 from adios.errors import UserError
 from masks.registry import Registry
 
@@ -31,14 +34,53 @@ ENCODERS: Registry = Registry("encoder", "adios.encoders")
 
 
 class ChunkBatchNorm(nn.modules.batchnorm._BatchNorm):
-    """BatchNorm that, in training, can normalise ``chunks`` equal sub-batches separately."""
+    """BatchNorm that, in training, can normalise ``chunks`` equal sub-batches separately.
+
+    When ``synchronised`` (set under torchrun), the statistics of each sub-batch are computed over
+    all ranks, with gradients through them, and the running statistics are updated from them as
+    BatchNorm updates its own: once per sub-batch, with the unbiased variance.
+    """
 
     chunks: int = 1
+    synchronised: bool = False
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.training and self.synchronised:
+            return self._synchronised_forward(x)
         if self.chunks == 1 or not self.training:
             return super().forward(x)
         return torch.cat([super(ChunkBatchNorm, self).forward(part) for part in x.chunk(self.chunks)])
+
+    def _synchronised_forward(self, x: Tensor) -> Tensor:
+        parts = x.float().unflatten(0, (self.chunks, -1))  # (K, n, C, ...): K sub-batches of this rank's n samples
+        spatial = [1] * (parts.dim() - 3)
+        dims = [1, *range(3, parts.dim())]  # the samples and the spatial positions of each sub-batch and channel
+
+        def per_chunk(stats: Tensor) -> Tensor:  # (K, C) -> (K, 1, C, 1, ...)
+            return stats.view(stats.shape[0], 1, -1, *spatial)
+
+        mean = parts.mean(dims)  # (K, C); with the sum of squared deviations, exact two-pass statistics per rank
+        m2 = (parts - per_chunk(mean)).square().sum(dims)
+        counts = torch.full_like(mean, parts.numel() // (parts.shape[0] * parts.shape[2]))
+        # every rank's (count, mean, M2), combined as in Chan et al.'s parallel variance (numerically stable)
+        counts, means, m2s = gather_rows(torch.stack([counts, mean, m2])[None]).unbind(1)  # each (ranks, K, C)
+        total = counts.sum(0)
+        mean = (counts * means).sum(0) / total
+        var = (m2s + counts * (means - mean).square()).sum(0) / total  # biased, as BatchNorm normalises
+        out = (parts - per_chunk(mean)) * per_chunk(torch.rsqrt(var + self.eps))
+        if self.affine:
+            out = out * self.weight.float().view(-1, *spatial) + self.bias.float().view(-1, *spatial)
+        if self.track_running_stats:
+            self._update_running_stats(mean.detach(), (var * total / (total - 1).clamp(min=1)).detach())
+        return out.flatten(0, 1).to(x.dtype)
+
+    @torch.no_grad()
+    def _update_running_stats(self, means: Tensor, unbiased_vars: Tensor) -> None:
+        for mean, var in zip(means, unbiased_vars, strict=True):  # one update per sub-batch, in order, as BatchNorm does
+            self.num_batches_tracked += 1
+            factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            self.running_mean.lerp_(mean.to(self.running_mean.dtype), factor)
+            self.running_var.lerp_(var.to(self.running_var.dtype), factor)
 
 
 class ChunkBatchNorm1d(ChunkBatchNorm, nn.BatchNorm1d):
@@ -61,6 +103,13 @@ def chunked(module: nn.Module, chunks: int) -> Iterator[None]:
     finally:
         for m, c in zip(norms, before, strict=True):
             m.chunks = c
+
+
+def synchronise_batch_norms(module: nn.Module) -> None:
+    """From now on, the batch norms in ``module`` compute their training statistics over all ranks (torchrun)."""
+    for m in module.modules():
+        if isinstance(m, ChunkBatchNorm):
+            m.synchronised = True
 
 
 class Encoder(nn.Module):

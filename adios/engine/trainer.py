@@ -7,6 +7,10 @@
 The trainer never looks at a strategy's name: it asks :func:`masks.is_learned` whether there is an
 adversarial step to run. All randomness is derived from (seed, step), so runs are paired across
 strategies and a resumed run continues exactly.
+
+Under torchrun (docs/cluster.md) every rank trains on its slice of the same global batch, with
+random streams of its own (seed, step, rank); the objective and the occlusion model are wrapped in
+DDP (:func:`adios.engine.distributed.replicate`), and only rank 0 writes checkpoints and probes.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from adios.engine import distributed
 from adios.engine.encoders import Encoder
 from adios.engine.objectives import Objective, frozen
 from adios.engine.optim import make_optimizer
@@ -62,6 +67,8 @@ class TrainState:
     #: Learning-curve points, one per evaluation: {epoch, step, encoder_passes, ...what the evaluator returns}.
     curve: list[dict[str, Any]] = field(default_factory=list)
     eval_seconds: float = 0.0
+    #: The ranks the run trains on (torchrun); a checkpoint resumes only on as many.
+    world_size: int = 1
 
 
 @functools.lru_cache(maxsize=4)
@@ -115,17 +122,17 @@ def synchronize(device: torch.device) -> None:
 
 
 def _propose_and_draw(
-    strategy: MaskStrategy | LearnedStrategy, views: Views, both: bool, g: torch.Generator
+    strategy: MaskStrategy | LearnedStrategy, propose: Callable | None, views: Views, both: bool, g: torch.Generator
 ) -> tuple[Tensor, Tensor | None, Tensor | None, Tensor | None]:
     """Masks (B, K, H, W) of view b and (``both``) of view a, each computed from its own view, and,
     for a learned strategy, the slots they came from: (masks_b, masks_a, slots_b, slots_a).
 
-    A learned strategy proposes the slots of each view, then draws the masks of both views together
+    A learned strategy proposes the slots of each view (``propose``: slots per image batch, through
+    DDP under torchrun), then draws the masks of both views together
     (:meth:`masks.LearnedStrategy.draw_views`: ADIOS-s gives both views the same slot index).
     """
     if is_learned(strategy):
-        slots_b = strategy.propose(views.b)
-        slots_a = strategy.propose(views.a) if both else None
+        slots_b, slots_a = propose(views.b, views.a) if both else (*propose(views.b), None)
         masks_b, masks_a = strategy.draw_views(slots_b, slots_a, g)
         return masks_b, masks_a, slots_b, slots_a
     masks_b = strategy(views.b, g, views.instances_b)
@@ -141,29 +148,41 @@ def train_step(
     optimizer: torch.optim.Optimizer,
     mask_optimizer: torch.optim.Optimizer | None,
     autocast: Callable[[], contextlib.AbstractContextManager],
+    model: torch.nn.Module | None = None,
+    propose: Callable[..., tuple[Tensor, ...]] | None = None,
 ) -> StepResult:
-    """One iteration on one batch: masks, the encoder step, then (learned strategies) the mask step (docs/method.md §3)."""
+    """One iteration on one batch: masks, the encoder step, then (learned strategies) the mask step (docs/method.md §3).
+
+    ``model`` is the objective as the encoder step calls it and ``propose`` a learned strategy's
+    proposals (:func:`adios.engine.distributed.replicate`: DDP wrappers under torchrun, which average
+    the gradients over the ranks); by default the objective and ``strategy.propose``. The losses
+    returned are their means over the ranks.
+    """
     a, b = views.a, views.b
     both = objective.masks_both_views
+    model = objective if model is None else model
+    if propose is None:
+        propose = lambda *images: tuple(strategy.propose(x) for x in images)  # noqa: E731
 
     # 1. Masks of the masked view(s), each computed from its own view. A learned strategy's slots
     #    keep their graph: the mask step below reuses this one forward of the occlusion model.
     t0 = time.perf_counter()
     with autocast():
-        masks_b, masks_a, slots_b, slots_a = _propose_and_draw(strategy, views, both, g)
+        masks_b, masks_a, slots_b, slots_a = _propose_and_draw(strategy, propose, views, both, g)
     synchronize(b.device)
     mask_seconds = time.perf_counter() - t0
 
     # 2. Encoder step: minimise the objective over encoder and heads, masks held fixed.
     labels = {"labels": views.labels} if objective.uses_labels else {}
     with autocast():
-        loss = objective.loss(a, b, masks_b.detach(), None if masks_a is None else masks_a.detach(), **labels)
+        loss = model(a, b, masks_b.detach(), None if masks_a is None else masks_a.detach(), **labels)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
 
     # 3. Mask step (learned strategies): maximise objective - alpha * penalty over the occlusion
     #    model, through the frozen (just updated) encoder and heads. ADIOS-s draws its own slots here.
+    #    The objective is called unwrapped: frozen, it has no gradients to average.
     mask_loss = None
     if mask_optimizer is not None:
         with frozen(objective), autocast():
@@ -173,8 +192,9 @@ def train_step(
         mask_optimizer.zero_grad(set_to_none=True)
         adversary.backward()
         mask_optimizer.step()
-        mask_loss = float(adversary.detach())
-    return StepResult(loss=float(loss.detach()), mask_loss=mask_loss, mask_seconds=mask_seconds)
+        mask_loss = adversary.detach()
+    loss_value, mask_value = distributed.averaged(loss.detach(), mask_loss)
+    return StepResult(loss=loss_value, mask_loss=mask_value, mask_seconds=mask_seconds)
 
 
 class PassCounter:
@@ -244,9 +264,10 @@ def train(
     mask_opt = mask_sched = None
     if is_learned(strategy):
         mask_opt, mask_sched = strategy.make_optimizer(total)
-    state = TrainState()
-    if checkpoint is not None and checkpoint.exists():
+    state = TrainState(world_size=distributed.world_size())
+    if checkpoint is not None and distributed.from_main(checkpoint.exists()):  # every rank resumes from rank 0's
         state = _load_checkpoint(checkpoint, objective, strategy, opt, sched, mask_opt, mask_sched)
+    model, propose = distributed.replicate(objective, strategy, device)  # DDP wrappers under torchrun
     curve_steps = _curve_steps(total, schedule.steps_per_epoch * eval_every) if evaluate is not None else set()
 
     counter = PassCounter(objective)
@@ -261,9 +282,10 @@ def train(
         while state.step < total:
             step = state.step
             t0 = time.perf_counter()
-            batch = views(step, schedule.indices(step)).to(device)  # already there when the views are made on the device
-            g = generator(views.seed, "masks", step, device=device)
-            result = train_step(objective, strategy, batch, g, opt, mask_opt, autocast)
+            indices, part = distributed.share(schedule.indices(step))  # this rank's slice; part: () or (rank,)
+            batch = views(step, indices, *part).to(device)  # already there when the views are made on the device
+            g = generator(views.seed, "masks", step, *part, device=device)
+            result = train_step(objective, strategy, batch, g, opt, mask_opt, autocast, model, propose)
             if not math.isfinite(result.loss) or (result.mask_loss is not None and not math.isfinite(result.mask_loss)):
                 raise Diverged(step + 1, result.loss if not math.isfinite(result.loss) else result.mask_loss)
             sched.step()
@@ -277,12 +299,13 @@ def train(
             if result.mask_loss is not None:
                 state.mask_losses.append(result.mask_loss)
             state.step += 1
-            state.encoder_images = images_before + counter.images
+            state.encoder_images = images_before + counter.images * distributed.world_size()  # every rank encodes as many
             if state.step in curve_steps:
                 _record_curve_point(state, evaluate, objective, schedule)
             if on_step is not None:
                 on_step(state.step, total, result)
-            if checkpoint is not None and checkpoint_every and state.step % checkpoint_every == 0 and state.step < total:
+            saving = checkpoint is not None and checkpoint_every and distributed.is_main()  # only rank 0 writes
+            if saving and state.step % checkpoint_every == 0 and state.step < total:
                 _save_checkpoint(checkpoint, state, objective, strategy, opt, sched, mask_opt, mask_sched)
     finally:
         counter.close()
@@ -297,12 +320,15 @@ def _curve_steps(total: int, every: int) -> set[int]:
 
 
 def _record_curve_point(state: TrainState, evaluate: Evaluator, objective: Objective, schedule: Schedule) -> None:
-    t0 = time.perf_counter()
-    metrics = evaluate(objective)
-    objective.train()
-    state.eval_seconds += time.perf_counter() - t0
-    epoch = state.step / schedule.steps_per_epoch
-    state.curve.append({"epoch": round(epoch, 4), "step": state.step, "encoder_passes": state.encoder_images, **metrics})
+    """Evaluate and record a curve point: on rank 0 alone under torchrun, while the other ranks wait."""
+    if distributed.is_main():
+        t0 = time.perf_counter()
+        metrics = evaluate(objective)
+        objective.train()
+        state.eval_seconds += time.perf_counter() - t0
+        epoch = state.step / schedule.steps_per_epoch
+        state.curve.append({"epoch": round(epoch, 4), "step": state.step, "encoder_passes": state.encoder_images, **metrics})
+    distributed.barrier()
 
 
 def passes_per_image(
@@ -372,8 +398,14 @@ def _load_checkpoint(path, objective, strategy, opt, sched, mask_opt, mask_sched
             mask_sched.load_state_dict(ckpt["mask_scheduler"])
         if ckpt["momentum"] is not None:
             objective.momentum = ckpt["momentum"]
-        return TrainState(**ckpt["state"])
+        state = TrainState(**ckpt["state"])
     except Exception as error:  # not ours, another version's, or crafted: never guess
         raise UserError(
             f"{path} is not a checkpoint of this run ({type(error).__name__}); delete it to restart the run from scratch"
         ) from None
+    if state.world_size != distributed.world_size():
+        raise UserError(
+            f"{path} was written by a run on {state.world_size} process(es), this one has {distributed.world_size()}: "
+            "resume it with as many (torchrun --nproc-per-node), or delete it to restart the run from scratch"
+        )
+    return state

@@ -75,12 +75,13 @@ class Augment:
 
 
 class PairedViews:
-    """Makes the two views of a batch for a given step. Pure in (seed, step, indices).
+    """Makes the two views of a batch for a given step. Pure in (seed, step, indices, rank).
 
     The images come from the dataset's self-supervised pool (``ssl_images``: the train split plus any
     unlabeled split), or from the labelled train split alone with ``labelled_only`` (the supervised
     reference). A batch of uint8 images moves to ``device`` (from pinned memory on CUDA, without
-    blocking) and is augmented there, per sample, in batched kornia calls.
+    blocking) and is augmented there, per sample, in batched kornia calls. Under torchrun each rank
+    makes the views of its slice of the batch (``rank``), from streams of its own.
     """
 
     def __init__(
@@ -99,13 +100,13 @@ class PairedViews:
         self.labels = data.train_labels if labelled_only else data.ssl_labels
         self.augment = Augment(data.image_size, settings)
 
-    def render_pairs(self, step: int, n: int) -> tuple[Tensor, Tensor]:
+    def render_pairs(self, step: int, n: int, rank: int | None = None) -> tuple[Tensor, Tensor]:
         """Which render of each image feeds view a and view b (always different when there are several)."""
         renders = self.data.renders
         if renders == 1:
             zeros = torch.zeros(n, dtype=torch.long)
             return zeros, zeros
-        g = generator(self.seed, "renders", step)
+        g = generator(self.seed, "renders", step, *_of_rank(rank))
         first = torch.randint(0, renders, (n,), generator=g)
         second = (first + torch.randint(1, renders, (n,), generator=g)) % renders
         return first, second
@@ -115,16 +116,23 @@ class PairedViews:
             return batch.pin_memory().to(self.device, non_blocking=True)
         return batch
 
-    def __call__(self, step: int, indices: Tensor) -> Views:
+    def __call__(self, step: int, indices: Tensor, rank: int | None = None) -> Views:
+        """The views of the images ``indices`` at ``step``; under torchrun, ``rank`` is the process whose
+        slice of the step's batch ``indices`` are, and each rank draws its own views from (seed, step, view, rank)."""
         data = self.data
-        pair = self.render_pairs(step, len(indices))
+        pair = self.render_pairs(step, len(indices), rank)
         out = []
         for view, renders in enumerate(pair):
             images = self._to_device(self.images[indices, renders]).float().div(255)
             instances = None if data.train_instances is None else self._to_device(data.train_instances[indices, renders]).long()
-            with global_seed(self.seed, "views", step, view):
+            with global_seed(self.seed, "views", step, view, *_of_rank(rank)):
                 x, inst = self.augment(images, instances)
             out.append((data.normalise(x), inst))
         (a, inst_a), (b, inst_b) = out
         labels = self._to_device(self.labels[indices])
         return Views(a=a, b=b, instances_a=inst_a, instances_b=inst_b, labels=labels)
+
+
+def _of_rank(rank: int | None) -> tuple[int, ...]:
+    """What a rank adds to the index of a random stream: nothing in one process, its rank under torchrun."""
+    return () if rank is None else (rank,)

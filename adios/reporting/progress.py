@@ -173,23 +173,32 @@ def run_with_progress(
     console: Console, comparison, out: Path, device: str, *, dry_run: bool, width: int | None, **run_options: Any
 ) -> None:
     """``adios compare`` and ``adios train``: validate (errors before anything is printed), show the plan, run, print the table."""
+    from adios.engine import distributed
     from adios.runner.comparison import prepare, run_comparison
+    from adios.runner.run import pick_device
 
     plan = comparison.plan()
     if dry_run:
         print_plan(console, plan, resolved_only=True)
         return
-    prepared = prepare(plan, out, device)
-    print_plan(console, plan, out=out)
-    with RunProgress(console, len(plan.mine)) as progress:
-        hooks = {"on_run_start": progress.start, "on_step": progress.step, "on_wait": progress.wait, "on_run_end": progress.end}
-        records = run_comparison(prepared, **hooks, **run_options)
-    print_results(console, records, plan.info(), plan.comparison.baseline, width=width)
-    console.print(
-        f"results, report and figures: {out}/ (report.md, results.json, results.csv, summary.csv)",
-        highlight=False,
-        soft_wrap=True,
-    )
+    with distributed.process_group(pick_device(device)):  # under torchrun only; rank 0 alone prints (docs/cluster.md)
+        console.quiet = not distributed.is_main()
+        prepared = prepare(plan, out, device)
+        print_plan(console, plan, out=out)
+        with RunProgress(console, len(plan.mine)) as progress:
+            hooks = {
+                "on_run_start": progress.start,
+                "on_step": progress.step,
+                "on_wait": progress.wait,
+                "on_run_end": progress.end,
+            }
+            records = run_comparison(prepared, **hooks, **run_options)
+        print_results(console, records, plan.info(), plan.comparison.baseline, width=width)
+        console.print(
+            f"results, report and figures: {out}/ (report.md, results.json, results.csv, summary.csv)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def check_strategies(console: Console, names: list[str]) -> bool:

@@ -6,6 +6,7 @@ default strategies, ``all``, ``--match-area``, and every check, so a notebook ge
 :class:`~adios.errors.UserError` as the command line, before any data is loaded or any run trains.
 :func:`prepare` then loads the data and checks what needs it; :func:`run_comparison` runs the grid
 (or this shard's slice of it) and writes the results files from every finished run in the folder.
+Under torchrun all ranks train every run together and rank 0 alone writes (docs/cluster.md).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import masks
 from adios.data import DATASETS, ImageDataset, load_dataset
+from adios.engine import distributed
 from adios.engine.encoders import ENCODERS, build_encoder
 from adios.engine.objectives import OBJECTIVES
 from adios.engine.optim import OPTIMIZERS
@@ -273,9 +275,13 @@ def prepare(comparison: Comparison | Plan, out: Path, device: str = "auto") -> P
     """Validate the comparison, load its data and check the output folder and device, before any training."""
     plan = comparison.plan() if isinstance(comparison, Comparison) else comparison
     chosen = pick_device(device)
-    _check_out(Path(out))
+    for settings in plan.cells.values():
+        distributed.check_batch_size(settings.batch_size)
+    if distributed.is_main():
+        _check_out(Path(out))
     base = plan.base
-    data = load_dataset(base.dataset, base.data_dir, base.image_size, base.n_train, base.n_test, unlabeled=base.unlabeled)
+    with distributed.main_first():  # rank 0 decodes or generates the data into the cache, the others read it
+        data = load_dataset(base.dataset, base.data_dir, base.image_size, base.n_train, base.n_test, unlabeled=base.unlabeled)
     for settings in plan.mine:  # an interrupted run resumes from its checkpoint: a file that is not one is found now
         checkpoint = Path(out) / "runs" / run_name(settings) / "checkpoint.pt"
         if checkpoint.exists() and not checkpoint.with_name("metrics.json").exists():
@@ -339,7 +345,8 @@ def run_comparison(
         comparison = prepare(comparison, out, device)
     plan, data, out = comparison.plan, comparison.data, comparison.out
     info = plan.info()
-    atomic_write_json(out / "comparison.json", info)
+    if distributed.is_main():
+        atomic_write_json(out / "comparison.json", info)
     mine = plan.mine
     for index, settings in enumerate(mine):
         if on_run_start:
@@ -356,8 +363,10 @@ def run_comparison(
         )
         if on_run_end:
             on_run_end(index, len(mine), settings, record, status)
+    if not distributed.is_main():  # rank 0 writes the results files; every rank returns its records
+        return distributed.from_main(None)
     records, missing = collect_records(out, info["runs"])
     c = plan.comparison
     gallery = gallery_renderer(data, c.strategies, c.seeds[0], plan.base.mask_options, out)
     write_outputs(out, records, info, baseline=c.baseline, gallery=gallery, missing=missing)
-    return records
+    return distributed.from_main(records)

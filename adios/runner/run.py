@@ -5,10 +5,14 @@ Each run owns a folder ``OUT/runs/<row>-<objective>-<encoder>-s<seed>-<key>/`` h
 ``metrics.json`` exists is finished and is never redone; a lock per run folder keeps two processes
 (shards) from training the same run. A run whose loss goes NaN or whose features collapse is
 recorded as failed, with the step and the reason, and the grid goes on.
+
+Under torchrun every rank trains the run together (docs/cluster.md); rank 0 alone holds the lock,
+probes the encoder, measures the masks and writes the folder, and the other ranks wait for it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import time
@@ -22,6 +26,7 @@ import torch
 
 import masks
 from adios.data import ImageDataset
+from adios.engine import distributed
 from adios.engine.encoders import build_encoder
 from adios.engine.objectives import OBJECTIVES, Objective, build_objective
 from adios.engine.seeding import generator, global_seed
@@ -70,9 +75,9 @@ def run_name(settings: RunSettings) -> str:
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    """``auto`` is CUDA when present, else the CPU."""
+    """``auto`` is CUDA when present, else the CPU. Under torchrun, CUDA means this process's GPU, ``cuda:LOCAL_RANK``."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         device = torch.device(name)
     except RuntimeError:
@@ -81,6 +86,10 @@ def pick_device(name: str = "auto") -> torch.device:
         raise UserError("--device cuda, but torch sees no CUDA GPU here; use --device cpu (or auto)")
     if device.type not in ("cpu", "cuda"):
         raise UserError(f"device '{name}' is not supported; use auto, cpu or cuda")
+    if device.type == "cuda" and distributed.launched_world_size() > 1:
+        if device.index is not None:
+            raise UserError(f"--device {name} under torchrun: each process takes its own GPU; use --device cuda (or auto)")
+        return torch.device("cuda", distributed.local_rank())
     return device
 
 
@@ -277,22 +286,33 @@ def execute_run(
     checkpoint_every: int = 20,
     area_matched: bool = False,
 ) -> tuple[RunRecord, str]:
-    """Do one run (or load its finished record). Returns the record and 'done', 'resumed' or 'skipped'."""
+    """Do one run (or load its finished record). Returns the record and 'done', 'resumed' or 'skipped'.
+
+    Under torchrun every rank calls this; rank 0 holds the lock and decides, and every rank returns rank 0's answer.
+    """
     device = device or pick_device()
     folder = out / "runs" / run_name(settings)
-    with run_lock(folder, on_wait):
-        if (folder / "metrics.json").exists():
-            return read_record(folder / "metrics.json"), "skipped"
-        return _train_and_measure(settings, data, out, folder, device, on_step, checkpoint_every, area_matched)
+    main = distributed.is_main()
+    with run_lock(folder, on_wait) if main else contextlib.nullcontext():
+        if distributed.from_main((folder / "metrics.json").exists()):
+            done = (read_record(folder / "metrics.json"), "skipped") if main else None
+        else:
+            done = _train_and_measure(settings, data, out, folder, device, on_step, checkpoint_every, area_matched)
+    return distributed.from_main(done)
 
 
-def _train_and_measure(settings, data, out, folder, device, on_step, checkpoint_every, area_matched) -> tuple[RunRecord, str]:
+def _train_and_measure(
+    settings, data, out, folder, device, on_step, checkpoint_every, area_matched
+) -> tuple[RunRecord, str] | None:
+    """Train (every rank), then probe, measure and write the record (rank 0, which returns it; the others return None)."""
     identity = RunIdentity.of(settings)
-    atomic_write_json(folder / "settings.json", settings.to_dict())
+    main = distributed.is_main()
     checkpoint = folder / "checkpoint.pt"
-    status = "resumed" if checkpoint.exists() else "done"
-    log = RunLog(folder / "log.txt")
-    log(f"{'resuming' if status == 'resumed' else 'starting'} run {folder.name} on {device}")
+    status = "resumed" if distributed.from_main(checkpoint.exists()) else "done"
+    log = RunLog(folder / "log.txt") if main else lambda line: None
+    if main:
+        atomic_write_json(folder / "settings.json", settings.to_dict())
+    log(f"{'resuming' if status == 'resumed' else 'starting'} run {folder.name} on {distributed.describe(device)}")
     encoder, objective = build_models(settings, data, device)
     views = PairedViews(data, augment_settings(settings), settings.seed)
     strategy = (
@@ -304,7 +324,8 @@ def _train_and_measure(settings, data, out, folder, device, on_step, checkpoint_
         strategy.to(device)
     fit_start = time.perf_counter()
     if objective is not None:
-        fit_strategy(strategy, settings.strategy, data.normalise(data.train_images[:, 0]), out / "cache")
+        with distributed.main_first():  # rank 0 fills the strategy's cache, the others read it
+            fit_strategy(strategy, settings.strategy, data.normalise(data.train_images[:, 0]), out / "cache")
     fit_seconds = time.perf_counter() - fit_start
 
     state, failure, share, batch_size = TrainState(), None, 0.0, 0
@@ -335,9 +356,11 @@ def _train_and_measure(settings, data, out, folder, device, on_step, checkpoint_
             )
             state, batch_size = result.state, result.batch_size
             log(f"trained {state.step} steps in {state.train_seconds:.1f}s")
-        except Diverged as diverged:
+        except Diverged as diverged:  # on every rank at once: the losses are averaged over the ranks
             failure = str(diverged)
             log(f"failed: {failure}")
+    if not main:
+        return None
 
     probe_start = time.perf_counter()
     record = RunRecord(
@@ -373,7 +396,7 @@ def _train_and_measure(settings, data, out, folder, device, on_step, checkpoint_
     record.train_seconds, record.fit_seconds, record.mask_seconds = state.train_seconds, fit_seconds, state.mask_seconds
     record.eval_seconds, record.probe_seconds = state.eval_seconds, probe_seconds
     record.wall_seconds = state.train_seconds + fit_seconds + state.eval_seconds + (time.perf_counter() - probe_start)
-    record.key, record.run, record.device = identity.key, folder.name, str(device)
+    record.key, record.run, record.device = identity.key, folder.name, distributed.describe(device)
     record.threads, record.versions, record.commit = provenance.threads(), provenance.versions(), provenance.git_commit()
     atomic_torch_save(
         {"encoder": encoder.state_dict(), "strategy": strategy.state_dict() if isinstance(strategy, torch.nn.Module) else None},

@@ -49,6 +49,10 @@ class Objective(nn.Module):
     def loss(self, a: Tensor, b: Tensor, masks_b: Tensor, masks_a: Tensor | None = None) -> Tensor:
         raise NotImplementedError
 
+    def forward(self, a: Tensor, b: Tensor, masks_b: Tensor, masks_a: Tensor | None = None, **labels: Tensor) -> Tensor:
+        """:meth:`loss`: the call DDP wraps (its backward averages the gradients over the ranks under torchrun)."""
+        return self.loss(a, b, masks_b, masks_a, **labels)
+
     def fixed_lr_parameters(self) -> list[nn.Parameter]:
         """Parameters whose learning rate the schedule leaves constant (SimSiam's predictor, optionally)."""
         return []

@@ -22,6 +22,7 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any
 
+import torch
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
@@ -143,6 +144,17 @@ def with_settings_flags(command):
             ],
         ),
         inspect.Parameter(
+            "threads",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                int | None,
+                typer.Option(
+                    help="torch threads of this process; several processes on one machine (shards) must share its cores: cores / processes each. \\[default: torch's, the cores]"
+                ),
+            ],
+        ),
+        inspect.Parameter(
             "checkpoint_every",
             inspect.Parameter.KEYWORD_ONLY,
             default=20,
@@ -188,6 +200,11 @@ def common_options(flags: dict[str, Any], **fields: Any) -> tuple[Comparison, di
     """A :class:`Comparison` from a command's generated flags plus its own ``fields``, and the run options."""
     get_preset(flags["preset"])
     load_strategy_files(flags.pop("strategy_file"))
+    threads = flags.pop("threads")
+    if threads is not None:
+        if threads < 1:
+            raise UserError(f"--threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
     hints = typing.get_type_hints(RunSettings)
     setting_names = {f.name for f in flag_fields()}
     settings, mask_options = {}, {}

@@ -233,6 +233,7 @@ BAD = {
     "unlabeled without a split": (["compare", "--strategies", "none", "--unlabeled", *TINY], "no unlabeled split"),
     "unknown device": (["compare", "--device", "tpu"], "device"),
     "malformed shard": (["compare", "--shard", "3/2"], "--shard"),
+    "zero threads": (["compare", "--threads", "0"], "--threads must be >= 1"),
     "shard not a fraction": (["compare", "--shard", "half"], "--shard"),
     "missing strategy file": (["compare", "--strategy-file", "no_such_file.py"], "--strategy-file"),
     "missing data folder": (["compare", "--dataset", "cifar10", "--data-dir", "/no/such/folder"], "cifar-10-batches-py"),

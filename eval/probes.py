@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 import numpy as np
+import sklearn
 import torch
 import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegression
@@ -23,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import Tensor
 
 KNN_TEMPERATURE = 0.07
+KNN_WORKING_MEMORY_MIB = 64
 
 
 def fit_sklearn_linear_probe(
@@ -96,7 +98,7 @@ def fit_torch_logistic(
         max_iter=max_iter,
         max_eval=max_iter * 5 // 4,
         tolerance_grad=tol,
-        tolerance_change=64 * torch.finfo(dtype).eps,
+        tolerance_change=torch.finfo(dtype).eps,
         history_size=10,
         line_search_fn="strong_wolfe",
     )
@@ -126,16 +128,16 @@ def fit_linear_probe(
 ) -> Pipeline | TorchLinearProbe:
     """A linear probe fitted on the training features; it has ``.score(x, y)`` and ``.predict(x)``.
 
-    scikit-learn on the CPU; :func:`fit_torch_logistic` when ``train_x`` is on a CUDA device or
-    ``device`` names one (the same objective).
+    On the CPU: :func:`fit_sklearn_linear_probe` (lbfgs, tol 1e-4) on the features as float32, which
+    scikit-learn keeps through the fit (float64 input took 1.8x as long at 50,000 x 512, BENCHMARKS.md).
+    :func:`fit_torch_logistic`, the same objective, when ``train_x`` is on a CUDA device or ``device``
+    names one.
     """
     if _wants_torch(train_x, device):
         return fit_torch_logistic(train_x, train_y, c, max_iter, device=device or train_x.device)
-    if isinstance(train_x, Tensor):
-        train_x = train_x.numpy()
-    if isinstance(train_y, Tensor):
-        train_y = train_y.numpy()
-    return fit_sklearn_linear_probe(train_x, train_y, c, max_iter)
+    train_x = train_x.numpy() if isinstance(train_x, Tensor) else train_x
+    train_y = train_y.numpy() if isinstance(train_y, Tensor) else train_y
+    return fit_sklearn_linear_probe(np.asarray(train_x, dtype=np.float32), train_y, c, max_iter)
 
 
 def linear_probe(
@@ -161,11 +163,24 @@ def _similarity_weights(distances: np.ndarray) -> np.ndarray:
     return np.exp(-distances / KNN_TEMPERATURE)
 
 
-def knn_probe(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, k: int = 20) -> float:
-    """Test top-1 accuracy of a cosine kNN with exp(sim / 0.07)-weighted votes."""
+def knn_probe(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    test_x: np.ndarray,
+    test_y: np.ndarray,
+    k: int = 20,
+    working_memory_mib: int = KNN_WORKING_MEMORY_MIB,
+) -> float:
+    """Test top-1 accuracy of a cosine kNN with exp(sim / 0.07)-weighted votes.
+
+    scikit-learn computes the test-train distances in row chunks of about ``working_memory_mib``
+    (its ``working_memory``); the default 1024 MiB chunk and its argpartition added 1.5 GiB at
+    50,000 train x 10,000 test, 64 MiB adds about 0.2 GiB and was not slower (BENCHMARKS.md).
+    """
     k = min(k, len(train_x))
     knn = KNeighborsClassifier(n_neighbors=k, metric="cosine", algorithm="brute", weights=_similarity_weights)
-    return float(knn.fit(train_x, train_y).score(test_x, test_y))
+    with sklearn.config_context(working_memory=working_memory_mib):
+        return float(knn.fit(train_x, train_y).score(test_x, test_y))
 
 
 def chance_level(labels: np.ndarray) -> float:

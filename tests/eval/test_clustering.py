@@ -94,9 +94,3 @@ def test_features_are_standardised():
     loud_noise = rng.normal(size=(200, 1)) * 1e3
     x = np.hstack([signal, loud_noise])
     assert clustering_probe(x, y, n_init=4)["cluster_ari"] > 0.9
-
-
-def test_minibatch_path_solves_separable_features(separable):
-    x, y = separable
-    scores = clustering_probe(x, y, n_init=4, seed=0, minibatch_above=0)
-    assert all(value > 0.99 for value in scores.values()), scores

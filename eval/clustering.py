@@ -13,16 +13,19 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, fowlkes_mallows_score, normalized_mutual_info_score
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 
 def cluster_labels(features: np.ndarray, n_clusters: int, n_init: int = 10, seed: int = 0) -> np.ndarray:
     """Cluster assignments of the standardised ``features`` (Lloyd's k-means, k-means++ init, best of ``n_init``).
 
     Full-batch ``KMeans`` at every size: at 50,000 x 512 it costs less than the linear probe, and
-    ``MiniBatchKMeans`` found other partitions (BENCHMARKS.md, "Probes at scale").
+    ``MiniBatchKMeans`` found other partitions (BENCHMARKS.md, "Probes at scale"). One thread: on a
+    busy 2-core machine, two made it 2-4x slower; the partition does not depend on the thread count.
     """
     x = StandardScaler().fit_transform(np.asarray(features, dtype=np.float32))
-    return KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seed).fit_predict(x)
+    with threadpool_limits(1):
+        return KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seed).fit_predict(x)
 
 
 def clustering_probe(features: np.ndarray, labels: np.ndarray, n_init: int = 10, seed: int = 0) -> dict[str, float]:

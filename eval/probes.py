@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 from torch import Tensor
 
 KNN_TEMPERATURE = 0.07
@@ -30,9 +31,15 @@ KNN_WORKING_MEMORY_MIB = 64
 def fit_sklearn_linear_probe(
     train_x: np.ndarray, train_y: np.ndarray, c: float = 1.0, max_iter: int = 1000, tol: float = 1e-4
 ) -> Pipeline:
-    """A standardise + logistic-regression (lbfgs) pipeline fitted on the training features."""
+    """A standardise + logistic-regression (lbfgs) pipeline fitted on the training features.
+
+    Fitted with one BLAS thread: each lbfgs step is two thin products (n x d by d x classes), and on a
+    2-core machine with other jobs running, two OpenBLAS threads made the fit 15-47x slower
+    (BENCHMARKS.md, "Probes at scale"); as the sift-bovw codebook fit does.
+    """
     probe = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter, tol=tol))
-    return probe.fit(train_x, train_y)
+    with threadpool_limits(1):
+        return probe.fit(train_x, train_y)
 
 
 class TorchLinearProbe:

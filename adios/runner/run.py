@@ -38,6 +38,7 @@ from adios.runner.record import RunRecord, read_record, record_document
 from adios.runner.references import REFERENCES
 from adios.runner.settings import RunSettings, run_key, simsiam_terms
 from adios.runner.store import atomic_torch_save, atomic_write_json, run_lock
+from eval.clustering import clustering_probe
 from eval.collapse import feature_spread, is_collapsed
 from eval.features import extract_features
 from eval.mask_metrics import mask_agreement, partition_from_masks
@@ -163,11 +164,12 @@ def build_models(settings: RunSettings, data: ImageDataset, device: torch.device
 
 
 def probe(encoder: torch.nn.Module, data: ImageDataset, precision: str) -> dict[str, float]:
-    """Linear and kNN probes on frozen features of unaugmented train (render 0) and test images.
+    """Linear, kNN and clustering probes on frozen features of unaugmented train (render 0) and test images.
 
     The linear probe fitted on clean features is also scored on the test images covered by the
     held-out occluders of :mod:`eval.robustness` (occlusion robustness). ``feature_std`` is the
-    spread of the test features (:func:`eval.collapse.feature_spread`; ~0 means collapse).
+    spread of the test features (:func:`eval.collapse.feature_spread`; ~0 means collapse); the
+    clustering probe is k-means on the standardised test features (:mod:`eval.clustering`).
     """
     autocast = precision == "bf16"
 
@@ -185,6 +187,7 @@ def probe(encoder: torch.nn.Module, data: ImageDataset, precision: str) -> dict[
         "occluded_linear_acc": float(linear.score(features(occluded_images), test_y)),
         "occluded_fraction": occluded_fraction,
         "feature_std": feature_spread(test_x),
+        **clustering_probe(test_x, test_y),
     }
 
 

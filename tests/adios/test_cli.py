@@ -50,11 +50,12 @@ def test_tiny_compare_writes_results(tmp_path):
         ):
             assert key in record
         assert 0.0 <= record["linear_acc"] <= 1.0 and record["status"] == "ok"
+        assert all(0.0 <= record[k] <= 1.0 for k in ("cluster_nmi", "cluster_fmi")) and -1.0 <= record["cluster_ari"] <= 1.0
     assert rows[1]["hidden_fraction"] == 0.0 and abs(rows[2]["hidden_fraction"] - 0.25) < 0.05  # quick matches areas at 0.25
     assert rows[2]["area_matched"] and not rows[1]["area_matched"]  # none takes no target area
     assert rows[1]["passes_per_image"] == 2.0 and rows[1]["steps"] == 2
     assert (out / "results.csv").read_text().startswith("strategy,")
-    assert "random-patch" in result.output and "linear" in result.output
+    assert "random-patch" in result.output and "linear" in result.output and "Δ NMI" in result.output  # not a terminal: every column
 
 
 def test_same_command_twice_gives_the_same_numbers(tmp_path):

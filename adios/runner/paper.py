@@ -5,11 +5,13 @@ scripts ``bash_files/training/stl10/{resnet18,vittiny}/{simclr,byol,simsiam}_adi
 defaults of the arguments they leave out (``src/methods/*.py``, ``src/args/*.py``). The repository
 has STL-10 scripts for ADIOS only; its ADIOS-s scripts are for ImageNet-100 (not collected here).
 
-``COMMON`` holds what every script shares and ``SCRIPTS`` what differs; ``PAPER[(objective, encoder)]`` maps a setting to its value; ``SOURCES[(objective, encoder)]`` maps
-every setting (``mask_options.<name>`` for the nested ones) to the published file, and the argument
-or line, it comes from. Names are those of :class:`adios.runner.settings.RunSettings` where one
-exists (``mask_options`` holds only options the ADIOS strategies' constructors take); the others
-are new and descriptive (docs/method.md §10 lists them). Nothing here is wired into a preset.
+``COMMON`` holds what every script shares and ``SCRIPTS`` what differs. ``PAPER[(objective, encoder)]``
+maps a setting to its value; ``SOURCES[(objective, encoder)]`` maps every setting
+(``mask_options.<name>`` for the nested ones) to the published file, and the argument or line, it
+comes from. Names are those of :class:`adios.runner.settings.RunSettings` where one exists
+(``mask_options`` holds only options the ADIOS strategies' constructors take); the others are new
+and descriptive (docs/method.md §10 lists them). The ``paper`` preset (``adios/runner/presets.py``)
+takes the values that are settings.
 """
 
 from __future__ import annotations

@@ -140,7 +140,10 @@ def with_settings_flags(command):
             inspect.Parameter.KEYWORD_ONLY,
             default=None,
             annotation=Annotated[
-                list[str] | None, typer.Option(help="A strategy option KEY=VALUE that has no flag of its own (repeatable).")
+                list[str] | None,
+                typer.Option(
+                    help="A strategy option KEY=VALUE with no flag of its own, or STRATEGY.KEY=VALUE for one strategy only, e.g. mae.mask_area=0.75 (repeatable)."
+                ),
             ],
         ),
         inspect.Parameter(
@@ -180,11 +183,13 @@ def parse_option(text: str) -> tuple[str, Any]:
     """``KEY=VALUE`` -> (key, value), the value read as JSON when it parses (numbers, true/false), else as text."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise UserError(f"--option takes KEY=VALUE, got '{text}'")
+        raise UserError(f"--option takes KEY=VALUE (or STRATEGY.KEY=VALUE for one strategy), got '{text}'")
+    strategy, dot, option = key.strip().rpartition(".")
+    key = strategy + dot + option.replace("-", "_")
     try:
-        return key.strip().replace("-", "_"), json.loads(value)
+        return key, json.loads(value)
     except json.JSONDecodeError:
-        return key.strip().replace("-", "_"), value
+        return key, value
 
 
 def load_strategy_files(paths: list[Path] | None) -> None:

@@ -224,10 +224,17 @@ def takes_area(name: str) -> bool:
     return "mask_area" in constructor_options(name)
 
 
+def options_for(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The options that apply to strategy ``name``: plain keys apply to every strategy, ``"name.key"`` to this one only."""
+    plain = {k: v for k, v in options.items() if "." not in k}
+    scoped = {k.split(".", 1)[1]: v for k, v in options.items() if k.startswith(f"{name}.")}
+    return {**plain, **scoped}
+
+
 def accepted_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The subset of ``options`` that the strategy's constructor takes (None values are dropped)."""
+    """The options for ``name`` (see :func:`options_for`) that its constructor takes (None values are dropped)."""
     params = inspect.signature(get(name)).parameters
-    return {k: v for k, v in options.items() if k in params and v is not None}
+    return {k: v for k, v in options_for(name, options).items() if k in params and v is not None}
 
 
 def effective_options(name: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -206,9 +206,17 @@ def matched_area(match_area: float | str | None, preset: Preset) -> float | None
 
 
 def _check_mask_options(options: dict[str, Any]) -> None:
+    """Every option is taken by some strategy; ``"name.key"`` (one strategy's own value) by that strategy."""
     known = {name for strategy in masks.names() for name in masks.constructor_options(strategy)}
     for key in options:
-        if key not in known:
+        strategy, _, option = key.rpartition(".")
+        if strategy:
+            masks.get(strategy)
+            if option not in masks.constructor_options(strategy):
+                raise UserError(
+                    f"strategy '{strategy}' takes no option '{option}'; its options: {', '.join(masks.constructor_options(strategy))}"
+                )
+        elif key not in known:
             raise UserError(f"no strategy takes the option '{key}'; options: {', '.join(sorted(known))}")
 
 
@@ -359,7 +367,7 @@ def run_comparison(
             on_step=on_step,
             on_wait=(lambda s=settings: on_wait(s)) if on_wait else None,
             checkpoint_every=checkpoint_every,
-            area_matched=plan.matched_area is not None,
+            matched_area=plan.matched_area,
         )
         if on_run_end:
             on_run_end(index, len(mine), settings, record, status)

@@ -287,7 +287,7 @@ def execute_run(
     on_step: Callable[[int, int], None] | None = None,
     on_wait: Callable[[], None] | None = None,
     checkpoint_every: int = 20,
-    area_matched: bool = False,
+    matched_area: float | None = None,
 ) -> tuple[RunRecord, str]:
     """Do one run (or load its finished record). Returns the record and 'done', 'resumed' or 'skipped'.
 
@@ -300,12 +300,12 @@ def execute_run(
         if distributed.from_main((folder / "metrics.json").exists()):
             done = (read_record(folder / "metrics.json"), "skipped") if main else None
         else:
-            done = _train_and_measure(settings, data, out, folder, device, on_step, checkpoint_every, area_matched)
+            done = _train_and_measure(settings, data, out, folder, device, on_step, checkpoint_every, matched_area)
     return distributed.from_main(done)
 
 
 def _train_and_measure(
-    settings, data, out, folder, device, on_step, checkpoint_every, area_matched
+    settings, data, out, folder, device, on_step, checkpoint_every, matched_area
 ) -> tuple[RunRecord, str] | None:
     """Train (every rank), then probe, measure and write the record (rank 0, which returns it; the others return None)."""
     identity = RunIdentity.of(settings)
@@ -384,7 +384,7 @@ def _train_and_measure(
         for name, value in measure_masks(strategy, data, settings.seed, device).items():
             setattr(record, name, value)
         record.mask_options, record.target_area = strategy.options, strategy.target_area
-        record.area_matched = area_matched and masks.takes_area(settings.strategy)
+        record.area_matched = masks.takes_area(settings.strategy) and strategy.options.get("mask_area") == matched_area
     work_per_step = (2 if getattr(objective, "masks_both_views", False) else 1) * share
     record.status, record.failure = ("ok", None) if failure is None else ("failed", failure)
     record.budget = settings.budget

@@ -55,7 +55,9 @@ def test_tiny_compare_writes_results(tmp_path):
     assert rows[2]["area_matched"] and not rows[1]["area_matched"]  # none takes no target area
     assert rows[1]["passes_per_image"] == 2.0 and rows[1]["steps"] == 2
     assert (out / "results.csv").read_text().startswith("strategy,")
-    assert "random-patch" in result.output and "linear" in result.output and "Δ NMI" in result.output  # not a terminal: every column
+    assert (
+        "random-patch" in result.output and "linear" in result.output and "Δ NMI" in result.output
+    )  # not a terminal: every column
 
 
 def test_same_command_twice_gives_the_same_numbers(tmp_path):
@@ -150,6 +152,13 @@ def test_masks_gallery_command(tmp_path):
     result = runner.invoke(app, ["masks", "--strategies", "none,random-patch,adios-s", "--n", "3", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_option_for_one_strategy_parses_its_name():
+    from adios.cli_options import parse_option
+
+    assert parse_option("random-patch.cell-size=4") == ("random-patch.cell_size", 4)
+    assert parse_option("band-height=8") == ("band_height", 8) and parse_option("mode=center") == ("mode", "center")
 
 
 def test_a_bug_keeps_its_traceback_and_asks_for_a_report(tmp_path, monkeypatch):

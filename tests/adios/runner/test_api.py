@@ -52,3 +52,18 @@ def test_run_comparison_returns_typed_records(tmp_path):
     records = run_comparison(Comparison(strategies=["none"], references=[], settings=TINY), Path(tmp_path))
     (record,) = records
     assert record.strategy == "none" and record.ok and 0 <= record.linear_acc <= 1 and record.steps == 2
+
+
+def test_an_option_for_one_strategy_only():
+    """``mae.mask_area`` sets MAE's own area while the others stay matched; the run keys follow."""
+    import masks
+    from adios.runner.run import RunIdentity
+
+    plan = Comparison(strategies=["none", "random-patch", "mae"], mask_options={"mae.mask_area": 0.75}).plan()
+    options = {s.strategy: RunIdentity.of(s).strategy_options for s in plan.runs if s.reference is None}
+    assert options["mae"]["mask_area"] == 0.75 and options["random-patch"]["mask_area"] == 0.25
+    assert masks.build("mae", **plan.base.mask_options).target_area == 0.75
+    with pytest.raises(UserError, match="strategy 'mae' takes no option 'words'"):
+        Comparison(mask_options={"mae.words": 3}).plan()
+    with pytest.raises(UserError, match="unknown strategy 'maybe'"):
+        Comparison(mask_options={"maybe.mask_area": 0.3}).plan()

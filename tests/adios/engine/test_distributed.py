@@ -31,6 +31,9 @@ from adios.engine.trainer import train_step
 from adios.engine.views import Views
 from adios.errors import UserError
 
+# The torchrun ranks run one thread each; the single-process references must round as they do.
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 ROOT = Path(__file__).resolve().parents[3]
 WORLD = 2
 B, K = 8, 2  # the global batch and the masked views per image

@@ -17,7 +17,8 @@ The JSON document (``--out``)::
      "plan": {what was measured}, "settings": {objective, batch_size, precision, mask_options, ...},
      "peak": {"fp32": {n, repeats, gflops, best_gflops, seconds}, "bf16": {...}},
      "steps": [{encoder, image_size, batch, label, strategy, kind: step|naive|occlusion, learned,
-                skipped, memory_estimate_gib, seconds, seconds_all, cpu_seconds, images_per_s,
+                skipped, memory_estimate_gib, seconds, seconds_all, cpu_seconds, system_seconds,
+                page_faults, images_per_s,
                 passes_per_image, mask_seconds, gflop, gflops_achieved, peak_fraction, vs_none,
                 occlusion_share_time, occlusion_share_flops}],
      "adios": [{encoder, image_size, n_masks, none_seconds, adios_seconds, adios_vs_none,
@@ -33,7 +34,8 @@ The JSON document (``--out``)::
                            forward_backward_seconds, probes_seconds, io_seconds, checkpoints,
                            per_step: {views, masks, forward_backward}, total_seconds}]}}
 
-Seconds are wall-clock medians of the timed repeats; ``cpu_seconds`` is process CPU time.
+Seconds are wall-clock medians of the timed repeats; ``cpu_seconds`` is process CPU time (all threads),
+``system_seconds`` the kernel's share of it and ``page_faults`` the minor page faults, per step (medians).
 """
 
 from adios.bench.report import print_tables, write_json

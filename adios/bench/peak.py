@@ -15,10 +15,9 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, n: int, repeats: int) 
     out = torch.empty(n, n, device=device, dtype=dtype)
     times = Timings()
     for i in range(repeats + 1):
-        wall, cpu, _ = timed(lambda: torch.mm(a, b, out=out), device)
+        sample = timed(lambda: torch.mm(a, b, out=out), device)
         if i:
-            times.wall.append(wall)
-            times.cpu.append(cpu)
+            times.add(sample)
     flops = 2 * n**3
     return {
         "n": n,

@@ -57,6 +57,8 @@ def tables(doc: dict[str, Any]) -> list[Table]:
             "GFLOP/step",
             "GFLOP/s",
             "% of bf16 peak",
+            "CPU s | kernel s",
+            "page faults",
             "note",
         ):
             t.add_column(column, justify="left" if column in ("step", "note") else "right")
@@ -75,6 +77,8 @@ def tables(doc: dict[str, Any]) -> list[Table]:
                 _f(r.get("gflop"), 1),
                 _f(r.get("gflops_achieved"), 0),
                 _f(r.get("peak_fraction"), 0, 100, "%"),
+                f"{_f(r.get('cpu_seconds'), 2)} | {_f(r.get('system_seconds'), 2)}",
+                _f(r.get("page_faults"), 0),
                 r.get("skipped") or "",
             )
         out.append(t)

@@ -277,6 +277,8 @@ def _row(c: Contender, t: Timings | None, batch: int) -> dict[str, Any]:
         seconds=t.median,
         seconds_all=t.wall,
         cpu_seconds=t.median_cpu,
+        system_seconds=t.median_system,
+        page_faults=t.median_faults,
         images_per_s=batch / t.median,
         gflop=None if c.flops is None else c.flops / 1e9,
         gflops_achieved=None if c.flops is None else c.flops / t.median / 1e9,

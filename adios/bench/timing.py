@@ -2,12 +2,14 @@
 
 Every call is timed in wall-clock seconds (the figure reported) and in process CPU seconds (all
 threads; on a machine shared with other jobs, CPU seconds show how much of the wall time was
-spent computing). CUDA work is synchronised before each clock reading.
+spent computing), and its minor page faults and system CPU seconds are counted (``getrusage``: the
+kernel's time to map fresh pages for large tensors). CUDA work is synchronised before each clock reading.
 """
 
 from __future__ import annotations
 
 import functools
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -28,6 +30,14 @@ class Timings:
 
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+    system: list[float] = field(default_factory=list)
+    faults: list[int] = field(default_factory=list)
+
+    def add(self, sample: Sample) -> None:
+        self.wall.append(sample.wall)
+        self.cpu.append(sample.cpu)
+        self.system.append(sample.system)
+        self.faults.append(sample.faults)
 
     @property
     def median(self) -> float:
@@ -39,14 +49,36 @@ class Timings:
         """Median process CPU seconds (NaN when nothing was timed)."""
         return statistics.median(self.cpu) if self.cpu else float("nan")
 
+    @property
+    def median_system(self) -> float:
+        """Median system (kernel) CPU seconds (NaN when nothing was timed)."""
+        return statistics.median(self.system) if self.system else float("nan")
 
-def timed(fn: Callable[[], object], device: torch.device) -> tuple[float, float, object]:
-    """(wall seconds, process CPU seconds, result) of one call of ``fn``."""
+    @property
+    def median_faults(self) -> float:
+        """Median minor page faults per call (NaN when nothing was timed)."""
+        return statistics.median(self.faults) if self.faults else float("nan")
+
+
+@dataclass
+class Sample:
+    """One timed call."""
+
+    wall: float
+    cpu: float
+    system: float
+    faults: int
+    result: object = None
+
+
+def timed(fn: Callable[[], object], device: torch.device) -> Sample:
+    """Wall and CPU seconds, system seconds and minor page faults of one call of ``fn``, and its result."""
     synchronize(device)
-    wall, cpu = time.perf_counter(), time.process_time()
+    before, wall, cpu = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter(), time.process_time()
     result = fn()
     synchronize(device)
-    return time.perf_counter() - wall, time.process_time() - cpu, result
+    wall, cpu, after = time.perf_counter() - wall, time.process_time() - cpu, resource.getrusage(resource.RUSAGE_SELF)
+    return Sample(wall, cpu, after.ru_stime - before.ru_stime, after.ru_minflt - before.ru_minflt, result)
 
 
 def interleaved(fns: dict[str, Callable[[int], object]], warmup: int, repeats: int, device: torch.device) -> dict[str, Timings]:
@@ -55,8 +87,7 @@ def interleaved(fns: dict[str, Callable[[int], object]], warmup: int, repeats: i
     times = {name: Timings() for name in fns}
     for round_ in range(warmup + repeats):
         for name, fn in fns.items():
-            wall, cpu, _ = timed(functools.partial(fn, round_), device)
+            sample = timed(functools.partial(fn, round_), device)
             if round_ >= warmup:
-                times[name].wall.append(wall)
-                times[name].cpu.append(cpu)
+                times[name].add(sample)
     return times

@@ -80,6 +80,7 @@ def test_every_strategy_has_a_complete_row_with_counted_passes(document):
         for key in ("seconds", "cpu_seconds", "images_per_s", "gflop", "gflops_achieved", "peak_fraction", "vs_none"):
             assert finite_positive(row[key]), (label, key)
         assert row["images_per_s"] == pytest.approx(16 / row["seconds"])
+        assert row["system_seconds"] >= 0 and row["page_faults"] >= 0
         assert len(row["seconds_all"]) == 2 and row["seconds"] == pytest.approx(sum(row["seconds_all"]) / 2)
     assert rows["none"]["vs_none"] == 1.0
     for label in STRATEGIES:

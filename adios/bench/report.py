@@ -98,6 +98,7 @@ def tables(doc: dict[str, Any]) -> list[Table]:
             "target",
             "met",
             "FLOPs ADIOS-s / none",
+            "ADIOS-s = 1 + occlusion + rest (time | FLOPs)",
         ):
             t.add_column(column, justify="left" if column == "cell" else "right")
         for a in doc["adios"]:
@@ -113,6 +114,8 @@ def tables(doc: dict[str, Any]) -> list[Table]:
                 _f(a.get("adios_s_target"), 2, suffix="x"),
                 _yes(a.get("adios_s_target_met")),
                 _f(a.get("adios_s_flops_vs_none"), 2, suffix="x"),
+                f"1 + {_f(a.get('occlusion_vs_none'), 2)} + {_f(a.get('adios_s_rest_vs_none'), 2)} | "
+                f"1 + {_f(a.get('occlusion_flops_vs_none'), 2)} + {_f(a.get('adios_s_rest_flops_vs_none'), 2)}",
             )
         out.append(t)
     probes = doc.get("probes")

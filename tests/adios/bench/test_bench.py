@@ -104,6 +104,11 @@ def test_adios_summary_relates_the_rows(document):
     assert entry["adios_target_met"] == (entry["adios_vs_none"] <= 1.1 * (2 * N + 2) / 2)
     assert entry["adios_s_target_met"] == (entry["adios_s_vs_none"] <= 1.5)
     assert entry["adios_s_flops_vs_none"] == pytest.approx(rows["adios-s"]["gflop"] / rows["none"]["gflop"])
+    # ADIOS-s = none + occlusion model + the rest, in time and in FLOPs
+    parts = 1 + entry["occlusion_vs_none"] + entry["adios_s_rest_vs_none"]
+    assert parts == pytest.approx(entry["adios_s_vs_none"])
+    flops = 1 + entry["occlusion_flops_vs_none"] + entry["adios_s_rest_flops_vs_none"]
+    assert flops == pytest.approx(entry["adios_s_flops_vs_none"]) and entry["adios_s_rest_flops_vs_none"] > 0
 
 
 def test_adios_summary_judges_the_targets():

@@ -76,8 +76,8 @@ class BenchPlan:
         return cls(
             quick=False,
             cells=cells,
-            warmup=2,
-            repeats=5,
+            warmup=2 if gpu else 1,  # a resnet18 step at 96 px takes tens of seconds on a CPU
+            repeats=5 if gpu else 3,
             peak_n=8192 if gpu else 4096,
             peak_repeats=7,
             probe_sizes=[(10_000, 2_000), (50_000, 10_000)],

@@ -230,16 +230,14 @@ def run_cell(
             )
             log(f"{encoder} {image_size} px: {contender.label} skipped ({contender.skipped})")
     active = [c for c in contenders if c.skipped is None]
-    views_cache: dict[int, Views] = {}
+    round_views: dict[int, Views] = {}
 
-    def views_of(round_: int) -> Views:
-        if round_ not in views_cache:
-            views_cache.clear()
-            views_cache[round_] = synthetic_views(batch, image_size, round_, device)
-        return views_cache[round_]
+    def prepare(round_: int) -> None:  # the round's views, made before the clocks start
+        round_views.clear()
+        round_views[round_] = synthetic_views(batch, image_size, round_, device)
 
     def call(contender: Contender, round_: int) -> None:
-        views = views_of(round_)
+        views = round_views[round_]
         if round_ == 0:  # the first warm-up round counts the FLOPs
             with FlopCounterMode(display=False) as flops:
                 contender.step(views, round_)
@@ -254,7 +252,8 @@ def run_cell(
                 contender.mask_seconds.append(mask_seconds)
 
     log(f"{encoder} {image_size} px: {len(active)} contenders, {warmup} warm-up + {repeats} timed rounds")
-    times = interleaved({c.label: functools.partial(call, c) for c in active}, max(1, warmup), repeats, device)
+    fns = {c.label: functools.partial(call, c) for c in active}
+    times = interleaved(fns, max(1, warmup), repeats, device, before_round=prepare)
     rows = {c.label: _row(c, times.get(c.label), batch) for c in contenders}
     for c in contenders:
         c.close()

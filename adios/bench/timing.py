@@ -81,11 +81,19 @@ def timed(fn: Callable[[], object], device: torch.device) -> Sample:
     return Sample(wall, cpu, after.ru_stime - before.ru_stime, after.ru_minflt - before.ru_minflt, result)
 
 
-def interleaved(fns: dict[str, Callable[[int], object]], warmup: int, repeats: int, device: torch.device) -> dict[str, Timings]:
+def interleaved(
+    fns: dict[str, Callable[[int], object]],
+    warmup: int,
+    repeats: int,
+    device: torch.device,
+    before_round: Callable[[int], object] | None = None,
+) -> dict[str, Timings]:
     """Call every ``fns`` entry once per round (with the round number), ``warmup`` + ``repeats`` rounds;
-    time the last ``repeats`` rounds."""
+    time the last ``repeats`` rounds. ``before_round`` (untimed) prepares each round, e.g. its inputs."""
     times = {name: Timings() for name in fns}
     for round_ in range(warmup + repeats):
+        if before_round is not None:
+            before_round(round_)
         for name, fn in fns.items():
             sample = timed(functools.partial(fn, round_), device)
             if round_ >= warmup:

@@ -63,7 +63,7 @@ class BenchPlan:
                 quick=True,
                 cells=[("resnet-tiny", 32, strategies), ("resnet18", 32, ["none"])],
                 warmup=1,
-                repeats=3,
+                repeats=5,
                 peak_n=4096 if gpu else 2048,
                 peak_repeats=5,
                 probe_sizes=[(10_000, 2_000)],
@@ -77,7 +77,7 @@ class BenchPlan:
             quick=False,
             cells=cells,
             warmup=2 if gpu else 1,  # a resnet18 step at 96 px takes tens of seconds on a CPU
-            repeats=5 if gpu else 3,
+            repeats=7 if gpu else 5,
             peak_n=8192 if gpu else 4096,
             peak_repeats=7,
             probe_sizes=[(10_000, 2_000), (50_000, 10_000)],

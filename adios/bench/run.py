@@ -63,7 +63,7 @@ class BenchPlan:
                 quick=True,
                 cells=[("resnet-tiny", 32, strategies), ("resnet18", 32, ["none"])],
                 warmup=1,
-                repeats=5,
+                repeats=3,
                 peak_n=4096 if gpu else 2048,
                 peak_repeats=5,
                 probe_sizes=[(10_000, 2_000)],

@@ -193,6 +193,29 @@ def masks_gallery(
     console.print(f"gallery: {path}", highlight=False)
 
 
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="A subset that takes minutes on a 2-core CPU.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Also write the figures to this JSON file.")] = None,
+    threads: Annotated[int, typer.Option(help="torch threads (0: torch's default).")] = 0,
+    parts: Annotated[str, typer.Option(help="all, or a comma list of: peak, steps, probes, compare.")] = "all",
+    device: Device = "auto",
+) -> None:
+    """Measure side by side on this device: matmul peak, every strategy's training step, ADIOS against its bounds, the probes, and where a default comparison's time goes (BENCHMARKS.md).
+
+    [bold]Examples[/bold]
+
+      adios bench --quick --out bench.json          [dim]# a few minutes on a laptop CPU[/dim]
+
+      adios bench --device cuda --out bench-gpu.json [dim]# the full grid: both encoders at 32 and 96 px[/dim]
+
+      adios bench --quick --parts steps --threads 1  [dim]# only the training steps, one thread[/dim]
+    """
+    from adios.bench.command import bench as run_bench
+
+    run_bench(console, quick, device, out, threads, parts)
+
+
 @app.command(name="list")
 def list_things() -> None:
     """Show the registered strategies, encoders, objectives, datasets, optimisers, reference rows and presets, and broken plugins."""

@@ -17,21 +17,16 @@ reproduces.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from collections.abc import Callable
-from functools import partial
-from types import SimpleNamespace
 
 import torch
 from kornia.feature import SIFTDescriptor
 
 import baselines  # noqa: F401  (registers the static strategies)
 import masks
-from adios.engine.optim import make_optimizer
-from adios.engine.trainer import precision_context, synchronize, train_step
-from adios.engine.views import Views
-from adios.runner.run import build_models
+from adios.bench.steps import instance_maps, step_contender, synthetic_views
+from adios.bench.timing import interleaved
 from adios.runner.settings import RunSettings
 from baselines.sift_bovw import SiftBoVW, cell_patches
 
@@ -50,53 +45,18 @@ STRATEGIES: list[tuple[str, dict]] = [
 ]
 
 
-def instance_maps(batch: int, size: int, g: torch.Generator) -> torch.Tensor:
-    """Synthetic instance maps: background, a square object and a small corner object per image."""
-    inst = torch.zeros(batch, size, size, dtype=torch.long)
-    sides = torch.randint(size // 3, 2 * size // 3, (batch,), generator=g)
-    for i, s in enumerate(sides.tolist()):
-        y, x = torch.randint(0, size - s + 1, (2,), generator=g).tolist()
-        inst[i, y : y + s, x : x + s] = 1
-        inst[i, : size // 8, : size // 8] = 2
-    return inst
-
-
-def interleaved_medians(fns: dict[str, Callable[[], object]], rounds: int, device: torch.device) -> dict[str, float]:
-    """Median wall time of every ``fns`` entry over ``rounds`` rounds that call each once, in order, after a warm-up round."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for round_ in range(rounds + 1):
-        for name, fn in fns.items():
-            synchronize(device)
-            start = time.perf_counter()
-            fn()
-            synchronize(device)
-            if round_:
-                times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
 def whole_batch(kornia_sift: SIFTDescriptor, strategy: SiftBoVW, images: torch.Tensor) -> torch.Tensor:
     """kornia's SIFTDescriptor on all the cells of ``images`` in one call: what CellSIFT reproduces."""
     with torch.no_grad():
         return kornia_sift(cell_patches(images, strategy.cell(images.shape[-2])))
 
 
-def none_step(size: int, batch: int, device: torch.device) -> Callable[[], object]:
-    """One `none` training step of the default objective and encoder, as a function."""
-    settings = RunSettings(image_size=size, batch_size=batch)
-    _, objective = build_models(settings, SimpleNamespace(image_size=size), device)
-    optimizer, _ = make_optimizer(settings.optimizer, objective.parameters(), settings.lr, settings.weight_decay, 100, 0.0)
-    strategy = masks.build("none", image_size=size)
-    g = torch.Generator().manual_seed(0)
-    a = torch.randn(batch, 3, size, size, generator=g).to(device)
-    b = torch.randn(batch, 3, size, size, generator=g).to(device)
-    if settings.channels_last:
-        a, b = a.contiguous(memory_format=torch.channels_last), b.contiguous(memory_format=torch.channels_last)
-    views = Views(a=a, b=b, instances_a=None, instances_b=None, labels=torch.zeros(batch, dtype=torch.long))
-    mask_g = torch.Generator(device=device).manual_seed(0)
-    autocast = partial(precision_context, device, settings.precision)
-    objective.train()
-    return lambda: train_step(objective, strategy, views, mask_g, optimizer, None, autocast)
+def none_step(size: int, batch: int, device: torch.device) -> Callable[[int], object]:
+    """One `none` training step of the default objective and encoder (as ``adios bench`` times it), channels_last views."""
+    contender = step_contender("none", RunSettings(image_size=size, batch_size=batch), device, torch.empty(0))
+    views = synthetic_views(batch, size, 0, device)
+    views.a, views.b = (v.contiguous(memory_format=torch.channels_last) for v in (views.a, views.b))
+    return lambda round_: contender.step(views, 0)
 
 
 def main() -> None:
@@ -119,7 +79,7 @@ def main() -> None:
         g = torch.Generator().manual_seed(size)
         images = torch.randn(args.batch, 3, size, size, generator=g).to(device)
         instances = instance_maps(args.batch, size, g).to(device)
-        fns: dict[str, Callable[[], object]] = {STEP: none_step(size, args.batch, device)}
+        fns: dict[str, Callable[[int], object]] = {STEP: none_step(size, args.batch, device)}
         for name, options in STRATEGIES:
             strategy = masks.build(name, image_size=size, **options)
             start = time.perf_counter()
@@ -128,16 +88,16 @@ def main() -> None:
                 fits[size] = time.perf_counter() - start
             mask_g = torch.Generator(device=device).manual_seed(0)
 
-            def draw(strategy=strategy, mask_g=mask_g, images=images, instances=instances):
+            def draw(round_, strategy=strategy, mask_g=mask_g, images=images, instances=instances):
                 with torch.no_grad():
                     return strategy(images, mask_g, instances)
 
             fns[name + "".join(f" {v}" for v in options.values())] = draw
         sift = masks.build("sift-bovw", image_size=size)
         kornia_sift = SIFTDescriptor(patch_size=sift.cell(size)).to(device)
-        fns[f"{DESCRIPTOR}: CellSIFT, as used"] = partial(sift.descriptors, images)
-        fns[f"{DESCRIPTOR}: kornia SIFTDescriptor"] = partial(whole_batch, kornia_sift, sift, images)
-        medians = interleaved_medians(fns, args.rounds, device)
+        fns[f"{DESCRIPTOR}: CellSIFT, as used"] = lambda round_, sift=sift, images=images: sift.descriptors(images)
+        fns[f"{DESCRIPTOR}: kornia SIFTDescriptor"] = lambda round_, k=kornia_sift, s=sift, i=images: whole_batch(k, s, i)
+        medians = {name: t.median for name, t in interleaved(fns, 1, args.rounds, device).items()}
         steps[size] = medians.pop(STEP)
         for label, seconds in medians.items():
             rows.setdefault(label, {})[size] = seconds

@@ -15,7 +15,15 @@ import typer
 from rich.console import Console
 
 import masks
-from adios.cli_options import common_options, console_width, load_strategy_files, one_line_errors, split, with_settings_flags
+from adios.cli_options import (
+    common_options,
+    console_width,
+    keep_freed_memory,
+    load_strategy_files,
+    one_line_errors,
+    split,
+    with_settings_flags,
+)
 from adios.reporting.progress import run_with_progress
 
 app = typer.Typer(
@@ -245,4 +253,5 @@ def check_strategy(
 
 
 def main() -> None:
+    keep_freed_memory()
     app()

@@ -11,7 +11,7 @@ import torch
 import masks
 from adios.data import ImageDataset
 from adios.engine.seeding import generator
-from adios.runner.run import build_strategy, fit_strategy
+from adios.runner.run import build_strategy, fit_images, fit_strategy
 from masks.gallery import render_gallery
 
 
@@ -50,7 +50,7 @@ def strategy_gallery(
     With ``runs`` (a results folder), learned strategies use the weights of their first finished run there.
     """
     images = data.normalise(data.test_images[:n])
-    fit_images = data.normalise(data.train_images[:2000, 0])  # for strategies that learn data statistics
+    images_to_fit = fit_images(data)  # the same images a run fits on, so the same codebook
     cache_dir = runs / "cache" if runs is not None else None
     instances = None if data.test_instances is None else data.test_instances[:n].long()
     rows = {}
@@ -65,7 +65,7 @@ def strategy_gallery(
             strategy.load_state_dict(state)
         if isinstance(strategy, torch.nn.Module):
             strategy.eval()
-        fit_strategy(strategy, name, fit_images, cache_dir)
+        fit_strategy(strategy, name, images_to_fit, cache_dir)
         if masks.is_learned(strategy):
             label = f"{name}\n({'trained' if state is not None else 'untrained'}; colour = slot)"
         elif masks.takes_area(name):

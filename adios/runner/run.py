@@ -47,6 +47,7 @@ from eval.robustness import occlude
 from masks.stats import mask_statistics
 
 MASK_METRIC_IMAGES = 512  # test images the mask statistics are measured on
+FIT_IMAGES = 10_000  # training images a strategy's fit (the SIFT codebook) may draw from
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ def planned_steps(
     if settings.budget == "epochs":
         return None
     reference = build_strategy(settings.budget_baseline, settings.mask_options, settings.seed, data)
-    fit_strategy(reference, settings.budget_baseline, data.normalise(data.train_images[:, 0]), None)
+    fit_strategy(reference, settings.budget_baseline, fit_images(data), None)
     epoch_steps = Schedule.of(views, settings.batch_size, settings.epochs).total
     ratio = passes_per_image(objective, reference, views, device) / passes_per_image(objective, strategy, views, device)
     return max(1, round(epoch_steps * ratio))
@@ -304,6 +305,47 @@ def execute_run(
     return distributed.from_main(done)
 
 
+def fit_images(data: ImageDataset) -> torch.Tensor:
+    """The normalised training images a strategy's ``fit`` sees: render 0 of at most the first 10,000 (bounded memory)."""
+    return data.normalise(data.train_images[:FIT_IMAGES, 0])
+
+
+def _train(
+    settings: RunSettings,
+    data: ImageDataset,
+    objective: Objective,
+    strategy,
+    device,
+    checkpoint: Path,
+    checkpoint_every: int,
+    on_step,
+):
+    """Train the objective (and a learned strategy) as the settings say; returns the final state and the batch size."""
+    labelled_only = objective.uses_labels  # the supervised reference trains on labelled images only
+    views = PairedViews(data, augment_settings(settings), settings.seed, labelled_only=labelled_only, device=device)
+    result = train(
+        objective,
+        strategy,
+        views,
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        optimizer=settings.optimizer,
+        lr=settings.lr,
+        weight_decay=settings.weight_decay,
+        warmup=settings.warmup,
+        optimizer_options={"lars_clip": settings.lars_clip, "lars_eta": settings.lars_eta},
+        steps=planned_steps(settings, objective, strategy, views, data, device),
+        precision=settings.precision,
+        device=device,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        on_step=(lambda step, total, *_: on_step(step, total)) if on_step else None,
+        evaluate=curve_evaluator(data, settings) if settings.eval_every > 0 else None,
+        eval_every=settings.eval_every,
+    )
+    return result.state, result.batch_size
+
+
 def _train_and_measure(
     settings, data, out, folder, device, on_step, checkpoint_every, matched_area
 ) -> tuple[RunRecord, str] | None:
@@ -317,7 +359,6 @@ def _train_and_measure(
         atomic_write_json(folder / "settings.json", settings.to_dict())
     log(f"{'resuming' if status == 'resumed' else 'starting'} run {folder.name} on {distributed.describe(device)}")
     encoder, objective = build_models(settings, data, device)
-    views = PairedViews(data, augment_settings(settings), settings.seed)
     strategy = (
         masks.build("none")
         if settings.reference is not None
@@ -328,36 +369,14 @@ def _train_and_measure(
     fit_start = time.perf_counter()
     if objective is not None:
         with distributed.main_first():  # rank 0 fills the strategy's cache, the others read it
-            fit_strategy(strategy, settings.strategy, data.normalise(data.train_images[:, 0]), out / "cache")
+            fit_strategy(strategy, settings.strategy, fit_images(data), out / "cache")
     fit_seconds = time.perf_counter() - fit_start
 
     state, failure, share, batch_size = TrainState(), None, 0.0, 0
     if objective is not None:
-        steps = planned_steps(settings, objective, strategy, views, data, device)
         share = mask_model_share(strategy, encoder, data.image_size, device)
-        evaluate = curve_evaluator(data, settings) if settings.eval_every > 0 else None
         try:
-            result = train(
-                objective,
-                strategy,
-                views,
-                epochs=settings.epochs,
-                batch_size=settings.batch_size,
-                optimizer=settings.optimizer,
-                lr=settings.lr,
-                weight_decay=settings.weight_decay,
-                warmup=settings.warmup,
-                optimizer_options={"lars_clip": settings.lars_clip, "lars_eta": settings.lars_eta},
-                steps=steps,
-                precision=settings.precision,
-                device=device,
-                checkpoint=checkpoint,
-                checkpoint_every=checkpoint_every,
-                on_step=(lambda step, total, *_: on_step(step, total)) if on_step else None,
-                evaluate=evaluate,
-                eval_every=settings.eval_every,
-            )
-            state, batch_size = result.state, result.batch_size
+            state, batch_size = _train(settings, data, objective, strategy, device, checkpoint, checkpoint_every, on_step)
             log(f"trained {state.step} steps in {state.train_seconds:.1f}s")
         except Diverged as diverged:  # on every rank at once: the losses are averaged over the ranks
             failure = str(diverged)

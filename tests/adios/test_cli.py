@@ -336,11 +336,12 @@ def test_paper_preset_runs_on_stl10_files_with_the_unlabeled_split(tmp_path, stl
         "--mask-channels",
         "16",
     ]
-    args += ["--strategies", "none,adios-s", "--reference", "none", "--out", str(tmp_path / "out")]
+    args += ["--strategies", "none,adios-s", "--reference", "supervised", "--out", str(tmp_path / "out")]
     result = runner.invoke(app, args, env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     rows = {r["strategy"]: r for r in records(tmp_path / "out")}
     assert rows["none"]["dataset"] == "stl10" and rows["none"]["steps"] == 3 and rows["adios-s"]["steps"] == 3
+    assert rows["supervised"]["steps"] == 2  # labels exist for the 16 labelled images only
     assert rows["adios-s"]["mask_options"]["n_masks"] == 6 and rows["adios-s"]["mask_options"]["mask_optimizer"] == "lars"
     base = json.loads((tmp_path / "out" / "comparison.json").read_text())["base"]
     assert (

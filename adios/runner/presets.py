@@ -86,11 +86,14 @@ QUICK = Preset(
 
 STANDARD = Preset(
     "standard",
-    "a comparison that decides (about 90 min for 6 strategies x 5 seeds on a 2-core CPU), with learning curves",
+    "the comparison that decides: 24 epochs, learning curves, 6 strategies x 5 seeds in about 2 h on a 2-core CPU",
+    # Chosen by measurement (README, "How the standard preset was chosen"): the quick recipe trained to
+    # convergence. At 16 epochs `none` was still climbing and its seeds spread by 7 points; at 24 it is
+    # near the benchmark's ceiling. MAE keeps its published 75% (the grid of random-patch, 3x the area).
     common={
-        "epochs": 16,
-        "eval_every": 2,
-        "mask_options": {"mask_area": 0.25, "n_masks": 4, "mask_channels": 16, "alpha_sparsity": 1.0, "mask_lr": 1e-4},
+        "epochs": 24,
+        "eval_every": 3,
+        "mask_options": {**QUICK.common["mask_options"], "mae.mask_area": 0.75},
     },
     strategies=("none", "random-patch", "mae", "ground-truth", "adios-s", "hide-main-object"),
 )

@@ -47,3 +47,41 @@ def test_provenance_is_recorded(tmp_path):
     (record,) = json.loads((tmp_path / "results.json").read_text())["records"]
     assert set(record["versions"]) == {"adios", "torch", "torchvision", "kornia", "scikit-learn"}
     assert record["threads"] >= 1 and record["device"] == "cpu" and record["key"] in record["run"]
+
+
+def test_a_compute_budget_gives_each_strategy_the_baseline_passes(tmp_path):
+    """ADIOS-s does 4 encoder passes per image where `none` does 2: under --budget compute it trains half the steps."""
+    args = ["compare", "--strategies", "none,adios-s", "--budget", "compute", "--reference", "none", "--out", str(tmp_path)]
+    result = runner.invoke(app, [*args, "--n-train", "64", "--n-test", "32", "--epochs", "4", "--batch-size", "16"])
+    assert result.exit_code == 0, result.output
+    records, info, _ = load_folder(tmp_path)
+    steps = {r.strategy: r.steps for r in records}
+    assert steps == {"none": 16, "adios-s": 8} and all(r.budget == "compute" for r in records)
+    none, adios_s = sorted(records, key=lambda r: r.strategy != "none")
+    assert none.encoder_passes == adios_s.encoder_passes  # equal counted passes
+    assert adios_s.work > none.work  # the occlusion model's share is on top
+    assert info["budget"] == "compute" and "equal compute" in result.output
+
+
+def test_results_are_readable_by_others(tmp_path):
+    """Atomic writes keep the umask's permissions (0644 under umask 022), not mkstemp's 0600."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        import importlib
+
+        import masks.atomic
+
+        importlib.reload(masks.atomic)  # the module reads the umask once, at import
+        assert (
+            runner.invoke(
+                app, ["compare", "--strategies", "none", "--reference", "none", "--out", str(tmp_path), *TINY]
+            ).exit_code
+            == 0
+        )
+        for path in [tmp_path / "results.json", tmp_path / "report.md", *(tmp_path / "runs").glob("*/metrics.json")]:
+            assert path.stat().st_mode & 0o777 == 0o644, path
+    finally:
+        os.umask(old)
+        importlib.reload(masks.atomic)

@@ -29,14 +29,20 @@ class BYOL(Objective):
         proj_out: int = 256,
         pred_hidden: int = 4096,
         ema_start: float = 0.99,
+        fixed_predictor_lr: bool = False,
     ) -> None:
         super().__init__(encoder)
+        self.fixed_predictor_lr = fixed_predictor_lr
         self.projector = mlp([encoder.feature_dim, proj_hidden, proj_out])
         self.predictor = mlp([proj_out, pred_hidden, proj_out])
         self.target_encoder = copy.deepcopy(encoder).requires_grad_(False)
         self.target_projector = copy.deepcopy(self.projector).requires_grad_(False)
         self.ema_start = ema_start
         self.momentum = ema_start
+
+    def fixed_lr_parameters(self) -> list:
+        """The predictor keeps a constant learning rate when ``fixed_predictor_lr`` (as SimSiam's, Chen & He 2021)."""
+        return list(self.predictor.parameters()) if self.fixed_predictor_lr else []
 
     def _target(self, x: Tensor, chunks: int) -> Tensor:
         with torch.no_grad(), chunked(self, chunks):

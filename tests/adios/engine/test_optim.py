@@ -136,3 +136,21 @@ def test_no_decay_on_biases_and_norms():
 def test_unknown_optimizer():
     with pytest.raises(UserError, match="unknown optimizer 'adam'"):
         make_optimizer("adam", [torch.nn.Parameter(torch.zeros(2, 2))], 1e-3, 0.0, 10, 0.1)
+
+
+@pytest.mark.parametrize("objective", ["byol", "simsiam"])
+@pytest.mark.parametrize("fixed", [True, False])
+def test_the_predictor_can_keep_a_constant_learning_rate(objective, fixed):
+    from adios.engine.encoders import build_encoder
+    from adios.engine.objectives import build_objective
+
+    model = build_objective(objective, build_encoder("resnet-tiny", 32), fixed_predictor_lr=fixed)
+    predictor = {id(p) for p in model.predictor.parameters()}
+    trained = [p for p in model.parameters() if p.requires_grad]
+    opt, schedule = make_optimizer("sgd", trained, 0.1, 0.0, 10, 0.2, fixed_lr=model.fixed_lr_parameters())
+    for _ in range(6):  # past the warmup, into the cosine decay
+        opt.step()
+        schedule.step()
+    rates = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+    assert all((rates[i] == 0.1) is fixed for i in predictor)
+    assert all(rate < 0.1 for i, rate in rates.items() if i not in predictor)

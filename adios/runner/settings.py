@@ -76,7 +76,9 @@ class RunSettings:
         0.99, "BYOL: the target's EMA momentum at the start (it rises to 1 on a cosine schedule).", "objective"
     )
     fixed_predictor_lr: bool = setting(
-        False, "BYOL and SimSiam: keep the predictor's learning rate constant (no warmup or decay; SimSiam's published recipe).", "objective"
+        False,
+        "BYOL and SimSiam: keep the predictor's learning rate constant (no warmup or decay; SimSiam's published recipe).",
+        "objective",
     )
     simsiam_terms: str = setting(
         "masked",

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 import masks
+from adios import cli_types as opt
 from adios.cli_options import (
     common_options,
     console_width,
@@ -36,44 +37,23 @@ app = typer.Typer(
 )
 console = Console(width=None if sys.stdout.isatty() else 250)
 
-Out = Annotated[Path, typer.Option(help="Results folder; finished runs in it are reused, interrupted ones resumed.")]
-Device = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")]
-Wide = Annotated[bool, typer.Option("--wide", help="Print every column, however wide the table.")]
-Names = Annotated[
-    str | None, typer.Option(help="Comma list of mask strategies, or 'all' (controls aside). \\[default: the preset's]")
-]
-Encoders = Annotated[
-    str | None, typer.Option("--encoder", "--encoders", help="Comma list of encoders. \\[default: the preset's]")
-]
-Objectives = Annotated[str, typer.Option("--objective", "--objectives", help="Comma list of objectives.")]
-Seeds = Annotated[int, typer.Option(help="Number of seeds; per seed every strategy sees the same images, views and order.")]
-FirstSeed = Annotated[int, typer.Option(help="The first seed (the seeds are first, first+1, ...).")]
-References = Annotated[str, typer.Option(help="Comma list of reference rows (random-init, supervised), or 'none'.")]
-Baseline = Annotated[str, typer.Option(help="The strategy every other one is compared with (paired by seed).")]
-MatchArea = Annotated[
-    str | None, typer.Option(help="Hidden fraction for every strategy that takes one, or 'off'. \\[default: the preset's]")
-]
-Shard = Annotated[str | None, typer.Option(help="Run only shard I/N of the grid (0-based), e.g. 0/4; see docs/cluster.md.")]
-DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the resolved settings of every objective and encoder, then stop.")]
-StrategyFiles = Annotated[list[Path] | None, typer.Option(help="A Python file that registers a strategy (repeatable).")]
-
 
 @app.command()
 @with_settings_flags
 def compare(
-    strategies: Names = None,
-    encoder: Encoders = None,
-    objective: Objectives = "simclr",
-    seeds: Seeds = 1,
-    first_seed: FirstSeed = 0,
-    reference: References = "random-init",
-    baseline: Baseline = "none",
-    match_area: MatchArea = None,
-    shard: Shard = None,
-    dry_run: DryRun = False,
-    wide: Wide = False,
-    out: Out = Path("runs/compare"),
-    device: Device = "auto",
+    strategies: opt.Names = None,
+    encoder: opt.Encoders = None,
+    objective: opt.Objectives = "simclr",
+    seeds: opt.Seeds = 1,
+    first_seed: opt.FirstSeed = 0,
+    reference: opt.References = "random-init",
+    baseline: opt.Baseline = "none",
+    match_area: opt.MatchArea = None,
+    shard: opt.Shard = None,
+    dry_run: opt.DryRun = False,
+    wide: opt.Wide = False,
+    out: opt.Out = Path("runs/compare"),
+    device: opt.Device = "auto",
     **flags: Any,
 ) -> None:
     """Train the same encoder with the same objective under each mask strategy, probe it, and print one table.
@@ -120,9 +100,9 @@ def train(
     mask_area: Annotated[
         float | None, typer.Option(help="Target hidden fraction, if the strategy takes one. \\[default: the preset's]")
     ] = None,
-    wide: Wide = False,
-    out: Out = Path("runs/train"),
-    device: Device = "auto",
+    wide: opt.Wide = False,
+    out: opt.Out = Path("runs/train"),
+    device: opt.Device = "auto",
     **flags: Any,
 ) -> None:
     """Train one strategy, probe it, and print its row.
@@ -153,7 +133,7 @@ def report(
     folder: Annotated[Path, typer.Argument(help="A results folder written by `adios compare --out`.")],
     format: Annotated[str, typer.Option("--format", help="How to print the table: table, markdown, csv or json.")] = "table",
     baseline: Annotated[str | None, typer.Option(help="Compare against this strategy. \\[default: the comparison's]")] = None,
-    wide: Wide = False,
+    wide: opt.Wide = False,
 ) -> None:
     """Rebuild the table, report.md and figures of a results folder (finished, interrupted or sharded), without training.
 
@@ -181,7 +161,7 @@ def masks_gallery(
         str, typer.Option(help="Hidden fraction for strategies that take one (as `compare`), or 'off'.")
     ] = "0.25",
     mode: Annotated[str | None, typer.Option(help="context-encoder mode: center, random-block or random-region.")] = None,
-    strategy_file: StrategyFiles = None,
+    strategy_file: opt.StrategyFiles = None,
     out: Annotated[Path, typer.Option(help="The PNG to write.")] = Path("runs/masks.png"),
 ) -> None:
     """Render a gallery PNG: test images, and each strategy's masks overlaid on them, at the same areas as `compare`.
@@ -207,7 +187,7 @@ def bench(
     out: Annotated[Path | None, typer.Option(help="Also write the figures to this JSON file.")] = None,
     threads: Annotated[int, typer.Option(help="torch threads (0: torch's default).")] = 0,
     parts: Annotated[str, typer.Option(help="all, or a comma list of: peak, steps, probes, compare.")] = "all",
-    device: Device = "auto",
+    device: opt.Device = "auto",
 ) -> None:
     """Measure side by side on this device: matmul peak, every strategy's training step, ADIOS against its bounds, the probes, and where a default comparison's time goes (BENCHMARKS.md).
 
@@ -235,7 +215,7 @@ def list_things() -> None:
 @app.command(name="check-strategy")
 def check_strategy(
     name: Annotated[str, typer.Argument(help="A registered strategy (see `adios list`), or 'all'.")],
-    strategy_file: StrategyFiles = None,
+    strategy_file: opt.StrategyFiles = None,
 ) -> None:
     """Run the shared property checks (shape, range, device, determinism, target area, sizes) on a strategy.
 

@@ -91,13 +91,14 @@ def _cifar(
     name: str,
     sub: str,
     train_files: list[str],
+    test_file: str,
     label_key: bytes,
     meta: str,
     names_key: bytes,
 ) -> ImageDataset:
     folder = _folder(root, sub, name, f"extracted CIFAR 'python version' archive of {name}")
     train_paths = [folder / f for f in train_files]
-    test_path = folder / ("test_batch" if name == "cifar10" else "test")
+    test_path = folder / test_file
     meta_path = folder / meta
     _require([*train_paths, test_path], "extract the archive again")
     sources = [*train_paths, test_path] + ([meta_path] if meta_path.is_file() else [])
@@ -123,12 +124,16 @@ def _cifar(
 def load_cifar10(root: Path | None, size: int = 32, workers: int | None = None) -> ImageDataset:
     """CIFAR-10 from ``root/cifar-10-batches-py``."""
     files = [f"data_batch_{i}" for i in range(1, 6)]
-    return _cifar(root, size, workers, "cifar10", "cifar-10-batches-py", files, b"labels", "batches.meta", b"label_names")
+    return _cifar(
+        root, size, workers, "cifar10", "cifar-10-batches-py", files, "test_batch", b"labels", "batches.meta", b"label_names"
+    )
 
 
 def load_cifar100(root: Path | None, size: int = 32, workers: int | None = None) -> ImageDataset:
     """CIFAR-100 (fine labels) from ``root/cifar-100-python``."""
-    return _cifar(root, size, workers, "cifar100", "cifar-100-python", ["train"], b"fine_labels", "meta", b"fine_label_names")
+    return _cifar(
+        root, size, workers, "cifar100", "cifar-100-python", ["train"], "test", b"fine_labels", "meta", b"fine_label_names"
+    )
 
 
 def _stl_rows(path: str, start: int, count: int, size: int) -> np.ndarray:

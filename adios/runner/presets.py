@@ -82,9 +82,6 @@ QUICK = Preset(
     # Chosen by measurement (README, "How the quick preset was chosen"): the RunSettings defaults, plus
     # static strategies hiding 25% (areas matched) and ADIOS with N = 4 slots (1/4 each on average).
     common={"mask_options": {"mask_area": 0.25, "n_masks": 4, "mask_channels": 16, "alpha_sparsity": 1.0, "mask_lr": 1e-4}},
-    # SimSiam's predictor at a constant learning rate, as Chen & He (2021, §4.4) train it: +4 points
-    # linear on shapes at seed 0 (README, "Every objective under the quick preset").
-    objectives={"simsiam": {"fixed_predictor_lr": True}},
 )
 
 STANDARD = Preset(
@@ -98,7 +95,6 @@ STANDARD = Preset(
         "eval_every": 3,
         "mask_options": {**QUICK.common["mask_options"], "mae.mask_area": 0.75},
     },
-    objectives=QUICK.objectives,
     strategies=("none", "random-patch", "mae", "ground-truth", "adios-s", "hide-main-object"),
 )
 

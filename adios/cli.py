@@ -64,7 +64,7 @@ def compare(
 
       adios compare                                        [dim]# the default comparison on the embedded shapes data[/dim]
 
-      adios compare --preset standard --seeds 5            [dim]# the comparison that decides: ~90 min on 2 CPU cores[/dim]
+      adios compare --preset standard --seeds 5            [dim]# the comparison that decides: ~2 h on 2 CPU cores[/dim]
 
       adios compare --strategies all --seeds 3             [dim]# every registered strategy, 3 paired seeds[/dim]
 

@@ -326,7 +326,11 @@ def caption_lines(records: list[RunRecord], baseline: str = "none", hidden: list
     ]
     matched = [s.strategy for s in summaries if s.records and all(r.area_matched for r in s.records)]
     if any(not s.is_reference for s in summaries):
-        lines.append(f"areas matched for: {', '.join(matched) if matched else 'no row'}; the other rows hide what they choose")
+        lines.append(
+            f"areas matched for: {', '.join(matched)}; the other rows hide what they choose"
+            if matched
+            else "areas matched for: no row; every row hides what it chooses"
+        )
     if any(s.learned is not None for s in summaries):
         one_seed = all(len(s.records) == 1 for s in summaries)
         rule = (

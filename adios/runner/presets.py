@@ -1,7 +1,7 @@
 """Presets: coherent settings per objective and encoder, resolved before the user's own values go on top.
 
 * ``quick``: minutes on a laptop CPU (the README's "How the quick preset was chosen").
-* ``standard``: a comparison that decides, on a 2-core CPU in about 90 minutes for 6 strategies x 5
+* ``standard``: a comparison that decides, on a 2-core CPU in about 2 hours for 6 strategies x 5
   seeds (the README's "How the standard preset was chosen").
 * ``paper``: the published STL-10 settings of the chosen objective and encoder (docs/method.md).
 

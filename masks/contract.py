@@ -1,4 +1,4 @@
-"""The mask contract: what a mask strategy is (design.md, "The mask contract").
+"""The mask contract: what a mask strategy is (docs/adding-a-mask-strategy.md, "1. The contract").
 
 A strategy has a kebab-case ``name``. Called on a batch of normalised images (B, C, H, W) with a
 ``torch.Generator``, it returns masks (B, K, H, W): float in [0, 1], 1 = hidden, on the images'

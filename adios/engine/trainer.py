@@ -1,4 +1,4 @@
-"""The one training loop, for every strategy (design.md, "What one run does").
+"""The one training loop, for every strategy (docs/architecture.md, "One batch, end to end").
 
     views (a, b) -> strategy(b) = masks m -> b*(1-m) -> encoder -> objective -> encoder update
                           ^                                                    |

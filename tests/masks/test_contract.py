@@ -1,4 +1,4 @@
-"""Registry-driven property tests: every registered strategy gets these for free (design.md)."""
+"""Registry-driven property tests: every registered strategy gets these for free (docs/adding-a-mask-strategy.md, "1. The contract")."""
 
 import pytest
 import torch

@@ -17,16 +17,6 @@ from eval.probes import (
 )
 
 
-@pytest.fixture
-def separable():
-    rng = np.random.default_rng(0)
-    centres = rng.normal(size=(5, 16)) * 5
-    y = np.repeat(np.arange(5), 60)
-    x = centres[y] + rng.normal(size=(300, 16))
-    order = rng.permutation(300)
-    return x[order], y[order]
-
-
 def test_probes_solve_separable_features(separable):
     x, y = separable
     assert linear_probe(x[:200], y[:200], x[200:], y[200:]) > 0.97

@@ -39,22 +39,22 @@ def test_knn_votes_are_weighted_by_similarity():
     assert knn_probe(train_x, train_y, test_x, np.array([1]), k=5) == 1.0
 
 
+def knn_by_hand(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, k: int) -> np.ndarray:
+    """Predictions of the weighted kNN vote: sum over the k nearest (cosine) of exp(cos / 0.07), by brute force."""
+    unit = lambda a: a / np.linalg.norm(a, axis=1, keepdims=True)  # noqa: E731
+    sim = unit(test_x) @ unit(train_x).T
+    votes = np.zeros((len(test_x), train_y.max() + 1))
+    for i, row in enumerate(np.argsort(-sim, axis=1)[:, :k]):
+        np.add.at(votes[i], train_y[row], np.exp(sim[i, row] / 0.07))
+    return votes.argmax(1)
+
+
 def test_knn_reference_computation():
     """The vote equals sum over neighbours of exp(cos / 0.07), computed by brute force."""
     rng = np.random.default_rng(2)
     train_x, test_x = rng.normal(size=(40, 6)), rng.normal(size=(15, 6))
     train_y = rng.integers(0, 3, 40)
-    unit = lambda a: a / np.linalg.norm(a, axis=1, keepdims=True)  # noqa: E731
-    sim = unit(test_x) @ unit(train_x).T
-    predictions = []
-    for row in sim:
-        top = np.argsort(-row)[:10]
-        votes = np.zeros(3)
-        for j in top:
-            votes[train_y[j]] += np.exp(row[j] / 0.07)
-        predictions.append(votes.argmax())
-    predictions = np.array(predictions)
-    assert knn_probe(train_x, train_y, test_x, predictions, k=10) == 1.0
+    assert knn_probe(train_x, train_y, test_x, knn_by_hand(train_x, train_y, test_x, k=10), k=10) == 1.0
 
 
 def test_chance_level():
@@ -163,10 +163,5 @@ def test_knn_in_small_chunks_matches_brute_force():
     rng = np.random.default_rng(5)
     train_x, test_x = rng.normal(size=(2000, 8)), rng.normal(size=(300, 8))
     train_y = rng.integers(0, 4, 2000)
-    unit = lambda a: a / np.linalg.norm(a, axis=1, keepdims=True)  # noqa: E731
-    sim = unit(test_x) @ unit(train_x).T
-    top = np.argsort(-sim, axis=1)[:, :15]
-    votes = np.zeros((300, 4))
-    for i, row in enumerate(top):
-        np.add.at(votes[i], train_y[row], np.exp(sim[i, row] / 0.07))
-    assert knn_probe(train_x, train_y, test_x, votes.argmax(1), k=15, working_memory_mib=1) == 1.0
+    expected = knn_by_hand(train_x, train_y, test_x, k=15)
+    assert knn_probe(train_x, train_y, test_x, expected, k=15, working_memory_mib=1) == 1.0

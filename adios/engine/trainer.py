@@ -161,8 +161,8 @@ def train_step(
     a, b = views.a, views.b
     both = objective.masks_both_views
     model = objective if model is None else model
-    if propose is None:
-        propose = lambda *images: tuple(strategy.propose(x) for x in images)  # noqa: E731
+    if propose is None and is_learned(strategy):
+        propose = distributed.Proposals(strategy)
 
     # 1. Masks of the masked view(s), each computed from its own view. A learned strategy's slots
     #    keep their graph: the mask step below reuses this one forward of the occlusion model.
